@@ -22,6 +22,8 @@ from smlens.proto import example_pb2, serving_pb2
 from smlens.serving import jsonio
 from smlens.serving.warmup import WARMUP_PATH, write_record
 
+pytestmark = pytest.mark.pyodide   # the same core runs in the page
+
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "data" / "corpus"
 HPT = HERE / "data" / "serving" / "half_plus_three"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,8 @@ def loads(text: str | bytes) -> dict:
             raise InputError(f"JSON Parse error: Invalid encoding in string. at offset: {e.start}") from None
     if not text.strip():
         raise InputError("JSON Parse error: The document is empty")
+    if text_depth(text) > MAX_DEPTH:  # before parsing: deep nesting overflows the parser's stack (Pyodide: fatal)
+        raise InputError(f"JSON Parse error: nested deeper than {MAX_DEPTH} levels")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
@@ -100,6 +103,21 @@ def loads(text: str | bytes) -> dict:
     if not isinstance(doc, dict):
         raise InputError(f"JSON Value: {compact(doc)} Is not object")
     return doc
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+
+
+_NESTING = np.zeros(256, np.int8)
+_NESTING[[0x5B, 0x7B]], _NESTING[[0x5D, 0x7D]] = 1, -1
+
+
+def text_depth(text: str) -> int:
+    """Deepest [ / { nesting of a JSON text (strings skipped), without parsing it."""
+    if '"' in text:
+        text = _STRING.sub("", text)
+    step = _NESTING[np.frombuffer(text.encode("utf-8", "surrogatepass"), np.uint8)]
+    return int(np.cumsum(step, dtype=np.int32).max()) if step.size else 0
 
 
 def _check_depth(doc: Any) -> None:
