@@ -490,3 +490,54 @@ def test_cli_request_warmup_metadata(tmp_path, capsys):
     assert err.startswith(f"error: {req}: Failed to process element: 1 of 'instances' list.") and err.count("\n") == 1
     assert cli_main(["run", "--dir", str(CORPUS / "builder_multi" / "model"), "--warmup"]) == 1
     assert "no warmup requests" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------ the page's side (webapi)
+
+def page_call(kind: str, args: dict, files: list[Path] | None = None, root: Path | None = None) -> dict:
+    from smlens import webapi
+    data = [p.read_bytes() for p in files or []]
+    entries = [{"path": p.relative_to(root).as_posix(), "size": len(d)} for p, d in zip(files or [], data)]
+    if files:
+        args = dict(args, files=entries)
+    text, _ = webapi.handle(kind, json.dumps(args), [], lambda i, off, n: data[i][off:off + n])
+    return json.loads(text)
+
+
+def open_in_page(model_dir: Path, root: Path) -> dict:
+    return page_call("open", {}, sorted(p for p in model_dir.rglob("*") if p.is_file()), root)
+
+
+def test_page_runs_bodies_lists_warmup_and_shows_metadata():
+    assert open_in_page(HPT, HPT.parent)["kind"] == "saved_model"
+    res = page_call("serving_run", {"tags": ["serve"], "body": '{"instances": [1.0,2.0,5.0]}'})
+    assert (res["method"], res["format"], res["signature"]) == ("predict", "row", "serving_default")
+    assert json.loads(res["response"]) == {"predictions": [3.5, 4.0, 5.5]}
+    assert res["curl"] == ("curl -d @- http://localhost:8501/v1/models/half_plus_three:predict <<'EOF'\n"
+                           '{"instances":[1.0,2.0,5.0]}\nEOF\n')
+    assert res["outputs"][0]["key"] == "y" and res["outputs"][0]["shape"] == [3]
+    listing = page_call("serving_warmup", {})
+    assert [r["kind"] for r in listing["records"]] == ["predict", "predict", "regress", "classify", "multi_inference"]
+    assert listing["records"][4]["body"] is None
+    replay = page_call("serving_replay", {"index": 2})
+    assert json.loads(replay["response"]) == {"results": [3.5, 4.0]}
+    meta = page_call("serving_metadata", {})
+    assert json.loads(meta["text"])["model_spec"]["name"] == "half_plus_three" and meta["model_name"] == "half_plus_three"
+    err = page_call("serving_run", {"body": '{"instances": []}'})["error"]
+    assert err["kind"] == "InputError" and "No values in 'instances' array" in err["message"]
+
+
+@pytest.mark.parametrize("signature", ["serving_default", "classify_x_to_y", "tensorflow/serving/regress", "echo"])
+def test_page_templates_are_bodies_that_parse(signature):
+    open_in_page(HPT, HPT.parent)
+    body = page_call("serving_template", {"tags": ["serve"], "signature": signature})["body"]
+    res = page_call("serving_run", {"tags": ["serve"], "body": body})
+    assert res.get("signature") == signature, res
+
+
+def test_page_reports_a_corrupt_warmup_file_without_failing(tmp_path):
+    dst = copy_model(tmp_path, write_record(predict_log([1.0]))[:-1])
+    open_in_page(dst, tmp_path)
+    listing = page_call("serving_warmup", {})
+    assert listing["records"] == [] and "record 0 at offset 0: truncated" in listing["error"]
+    assert "error" not in page_call("serving_run", {"body": '{"inputs": [2.0]}'})
