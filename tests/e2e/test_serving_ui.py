@@ -14,6 +14,13 @@ ROOT = Path(__file__).resolve().parents[2]
 HPT = ROOT / "tests" / "data" / "serving" / "half_plus_three"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def back_to_overview(app):
+    """The page is shared by all e2e files: leave it on Overview, where a freshly booted page starts."""
+    yield
+    app.view("overview")
+
+
 def send(app, body: str | None = None, timeout: float = 60_000) -> str:
     page = app.page
     if body is not None:
