@@ -541,3 +541,13 @@ def test_page_reports_a_corrupt_warmup_file_without_failing(tmp_path):
     listing = page_call("serving_warmup", {})
     assert listing["records"] == [] and "record 0 at offset 0: truncated" in listing["error"]
     assert "error" not in page_call("serving_run", {"body": '{"inputs": [2.0]}'})
+
+
+def test_warmup_classify_with_empty_input_is_refused(tmp_path):
+    log = serving_pb2.PredictionLog()
+    log.classify_log.request.model_spec.signature_name = "classify_x_to_y"
+    m = smlens.open(copy_model(tmp_path, [log.SerializeToString()]))
+    rec = serving.read_warmup(m)[0]
+    assert serving.warmup.describe(rec)["summary"] == "classify classify_x_to_y: 0 examples"
+    with pytest.raises(InputError, match="warmup record 0 \\(classify classify_x_to_y\\): Input is empty."):
+        serving.replay(rec, m)

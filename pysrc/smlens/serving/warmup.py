@@ -118,12 +118,15 @@ def read_warmup(model) -> list[WarmupRecord]:
 def examples_of(inp: serving_pb2.Input) -> list[bytes]:
     """Serialized tf.Examples of an Input (the context's serialization first, merged by proto rules)."""
     kind = inp.WhichOneof("kind")
+    out: list[bytes] = []
     if kind == "example_list":
-        return [e.SerializeToString() for e in inp.example_list.examples]
-    if kind == "example_list_with_context":
+        out = [e.SerializeToString() for e in inp.example_list.examples]
+    elif kind == "example_list_with_context":
         ctx = inp.example_list_with_context.context.SerializeToString()
-        return [ctx + e.SerializeToString() for e in inp.example_list_with_context.examples]
-    raise InputError("Input has no examples")
+        out = [ctx + e.SerializeToString() for e in inp.example_list_with_context.examples]
+    if not out:
+        raise InputError("Input is empty.")
+    return out
 
 
 def _feature_json(f) -> list:
@@ -184,7 +187,8 @@ def summary(record: WarmupRecord) -> str:
         parts = [f"{k} {tensors.shape_from_proto(t.tensor_shape)}" for k, t in sorted(record.request.inputs.items())]
         return f"predict {record.signature_name}: " + ", ".join(parts)
     if record.kind in ("classify", "regress", "multi_inference"):
-        n = len(examples_of(record.request.input)) if record.request.input.WhichOneof("kind") else 0
+        inp = record.request.input
+        n = len(getattr(inp, inp.WhichOneof("kind")).examples) if inp.WhichOneof("kind") else 0
         return f"{record.kind} {record.signature_name}: {n} example{'s' if n != 1 else ''}"
     return f"{record.kind} (not replayed)"
 
