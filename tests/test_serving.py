@@ -551,3 +551,30 @@ def test_warmup_classify_with_empty_input_is_refused(tmp_path):
     assert serving.warmup.describe(rec)["summary"] == "classify classify_x_to_y: 0 examples"
     with pytest.raises(InputError, match="warmup record 0 \\(classify classify_x_to_y\\): Input is empty."):
         serving.replay(rec, m)
+
+
+def test_vectorised_decimals_equal_the_scalar_rule():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.standard_normal(3000) * 10.0 ** rng.integers(-40, 40, 3000),
+                        [0.0, -0.0, 1.0, 9e6, 3e-5, np.nan, np.inf, -np.inf, 123456789.0, 0.1]])
+    with np.errstate(over="ignore"):
+        x32 = x.astype(np.float32)
+    for bits, arr in ((32, x32), (64, x)):
+        assert jsonio.decimals(arr, bits) == [jsonio.decimal(float(v), bits) for v in arr]
+
+
+@pytest.mark.parametrize("value,dtype", [
+    ([[1, 2.5], [3, -4]], "float32"), ([[1, 2], [3, 4]], "float64"), ([16777215, -16777215], "float32"),
+    ([[1, -2]], "int8"), ([0, 255], "uint8"), ([2 ** 63 - 1, -2 ** 63], "int64"), ([2 ** 32 - 1], "uint32"),
+    ([True, False], "bool"), ([["a", "é"]], "string"), ([], "float32"), ([[], []], "int32"), (1.5, "float64"),
+    ([1e38, -3.4e38], "float32"),
+])
+def test_fast_conversion_equals_the_element_wise_rules(value, dtype):
+    from smlens.serving.request import _fill, dense_shape, tensor_from_json
+    dt = dtypes.from_name(dtype)
+    got = tensor_from_json(value, dt)
+    flat: list = []
+    _fill(value, 0, dense_shape(value), dt, flat)
+    want = np.array(flat, dtype=dt.np).reshape(dense_shape(value)) if dtype != "string" else \
+        np.array(flat, dtype=object).reshape(dense_shape(value))
+    assert got.dtype == want.dtype and got.shape == want.shape and got.tolist() == want.tolist()

@@ -40,6 +40,24 @@ def decimal(value: float, bits: int = 32) -> Raw:
     return Raw(text)
 
 
+def decimals(a: np.ndarray, bits: int = 32) -> list:
+    """jsonio.decimal of every element (flattened), vectorised where NumPy can: "%.6g" texts are parsed back
+    in one go and only the elements that do not round-trip are formatted again at full precision."""
+    flat = np.asarray(a, dtype=np.float64).reshape(-1)
+    values = flat.tolist()
+    texts = ["%.6g" % v for v in values]
+    back = np.array(texts, dtype=np.float64) if texts else flat
+    if bits == 32:
+        back = back.astype(np.float32).astype(np.float64)
+    finite = np.isfinite(flat)
+    full = "%.9g" if bits == 32 else "%.17g"
+    for i in np.flatnonzero(finite & (back != flat)).tolist():
+        texts[i] = full % values[i]
+    for i in np.flatnonzero(~finite).tolist():
+        texts[i] = "NaN" if values[i] != values[i] else ("Infinity" if values[i] > 0 else "-Infinity")
+    return [Raw(t if ("." in t or "e" in t or "N" in t or "I" in t) else t + ".0") for t in texts]
+
+
 def bytes_value(b: bytes, force_b64: bool = False) -> Any:
     """A DT_STRING element: text when it is UTF-8 (and not forced), else {"b64": ...}."""
     if not force_b64:

@@ -194,6 +194,9 @@ def dense_shape(value: Any) -> tuple[int, ...]:
 def tensor_from_json(value: Any, dtype) -> np.ndarray:
     """A (nested) JSON value as an array of `dtype` (a smlens DType), checked level by level."""
     shape = dense_shape(value)
+    fast = _fast_tensor(value, dtype, shape)
+    if fast is not None:
+        return fast
     flat: list = []
     _fill(value, 0, shape, dtype, flat)
     name = dtype.name if dtype is not None else ""
@@ -202,6 +205,48 @@ def tensor_from_json(value: Any, dtype) -> np.ndarray:
         arr[:] = flat
         return arr.reshape(shape)
     return np.array(flat, dtype=dtype.np).reshape(shape)
+
+
+def _fast_tensor(value: Any, dtype, shape: tuple) -> np.ndarray | None:
+    """The common case in C loops: a rectangular nest of one kind of JSON leaf that converts without loss.
+    None when anything is unusual; the element-wise path then converts it or words the error."""
+    name = dtype.name if dtype is not None else ""
+    try:
+        obj = np.array(value, dtype=object)
+    except (ValueError, TypeError):
+        return None
+    if obj.shape != shape:
+        return None
+    flat = obj.reshape(-1)
+    kinds = set(map(type, flat))
+    try:
+        if name == "string" and kinds <= {str}:
+            out = np.empty(flat.size, dtype=object)
+            out[:] = [s.encode("utf-8", "surrogatepass") for s in flat]
+            return out.reshape(shape)
+        if name == "bool" and kinds <= {bool}:
+            return flat.astype(bool).reshape(shape)
+        if name in _INT_RANGES and kinds <= {int} and name != "uint64":
+            ints = flat.astype(np.int64)
+            lo, hi = _INT_RANGES[name]
+            if ints.size and (ints.min() < lo or ints.max() > hi):
+                return None
+            return ints.astype(dtype.np).reshape(shape)
+        if name in _FLOAT_LIMITS and kinds <= {float, int}:
+            floats = flat.astype(np.float64)
+            max_int, max_float = _FLOAT_LIMITS[name]
+            if int in kinds:
+                is_int = np.fromiter((type(v) is int for v in flat), bool, flat.size)
+                if np.any(np.abs(floats[is_int]) > max_int):
+                    return None
+            finite = floats[np.isfinite(floats)]
+            if finite.size and np.abs(finite).max() > max_float:
+                return None
+            with np.errstate(over="ignore"):
+                return floats.astype(dtype.np).reshape(shape)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    return None
 
 
 def _fill(value: Any, level: int, shape: tuple, dtype, out: list) -> None:

@@ -35,8 +35,9 @@ def tensor_json(name: str, value: np.ndarray, dtype=None) -> Any:
         force = name.endswith("_bytes")
         leaf = lambda x: jsonio.bytes_value(x if isinstance(x, bytes) else str(x).encode("utf-8"), force)  # noqa: E731
     elif kind in ("float32", "float64"):
-        bits = 32 if kind == "float32" else 64
-        leaf = lambda x: jsonio.decimal(x, bits)  # noqa: E731
+        texts = np.empty(a.size, dtype=object)
+        texts[:] = jsonio.decimals(a, 32 if kind == "float32" else 64)
+        return texts.reshape(a.shape).tolist() if a.ndim else texts[0]
     elif kind == "bool":
         leaf = bool
     else:
