@@ -144,8 +144,7 @@ def _run_warmup(a: argparse.Namespace, m) -> str:
     for rec in records:
         results.append((rec, serving.replay(rec, m)))
     if a.json:
-        items = [{"record": rec.index, "kind": rec.kind, "signature_name": rec.signature_name, "response": resp}
-                 for rec, resp in results]
+        items = [dict(serving.warmup.describe(rec), response=resp) for rec, resp in results]
         return serving.dumps(items) + "\n"
     return "".join(f"Warmup record {rec.index}: {rec.kind} {rec.signature_name}\n{serving.dumps(resp)}\n"
                    for rec, resp in results)
