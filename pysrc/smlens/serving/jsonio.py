@@ -117,7 +117,7 @@ def loads(text: str | bytes) -> dict:
         raise InputError(f"JSON Parse error: {e.msg} at offset: {e.pos}") from None
     except RecursionError:
         raise InputError("JSON Parse error: the document is nested too deeply") from None
-    _check_depth(doc)
+    check_depth(doc)
     if not isinstance(doc, dict):
         raise InputError(f"JSON Value: {compact(doc)} Is not object")
     return doc
@@ -138,7 +138,7 @@ def text_depth(text: str) -> int:
     return int(np.cumsum(step, dtype=np.int32).max()) if step.size else 0
 
 
-def _check_depth(doc: Any) -> None:
+def check_depth(doc: Any) -> None:
     stack = [(doc, 0)]
     while stack:
         v, d = stack.pop()

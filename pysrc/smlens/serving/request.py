@@ -58,7 +58,7 @@ def parse_request(body: str | bytes | dict, meta_graph, method: str | None = Non
     it from the body ("examples" -> the signature's classify/regress method, else predict)."""
     doc = jsonio.loads(body) if not isinstance(body, dict) else body
     if isinstance(body, dict):
-        jsonio._check_depth(doc)
+        jsonio.check_depth(doc)
     name = doc.get("signature_name", DEFAULT_SIGNATURE)
     if not isinstance(name, str):
         raise InputError(f"JSON Value: {compact(doc)} not formatted correctly. 'signature_name' key must be a "
@@ -72,7 +72,7 @@ def parse_request(body: str | bytes | dict, meta_graph, method: str | None = Non
     if method == "predict":
         return _predict(doc, name, sig)
     if method in ("classify", "regress"):
-        return _examples_request(doc, name, sig, method)
+        return examples_request(doc, name, sig, method)
     raise InputError(f"unknown method {method!r} (expected predict, classify or regress)")
 
 
@@ -328,7 +328,7 @@ def _lossless(value: int | float, name: str) -> bool:
 
 # ------------------------------------------------------------------------------------------ classify / regress
 
-def _examples_request(doc: dict, name: str, sig, method: str) -> ServingRequest:
+def examples_request(doc: dict, name: str, sig, method: str) -> ServingRequest:
     want = {"classify": "tensorflow/serving/classify", "regress": "tensorflow/serving/regress"}[method]
     if sig.method_name != want:
         what = "classification" if method == "classify" else "regression"

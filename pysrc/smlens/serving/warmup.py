@@ -204,11 +204,11 @@ def _signature(meta_graph, name: str):
 
 
 def _run_examples(meta_graph, spec, inp, method: str) -> list:
-    from .request import _examples_request
+    from .request import examples_request
     serialized = examples_of(inp)
     sig = _signature(meta_graph, spec.signature_name)
     # The same checks as a REST body; the examples are already serialized.
-    req = _examples_request({"examples": [{}]}, sig.key, sig, method)
+    req = examples_request({"examples": [{}]}, sig.key, sig, method)
     arr = np.empty(len(serialized), dtype=object)
     arr[:] = serialized
     key = next(iter(req.feeds))
