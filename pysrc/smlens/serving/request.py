@@ -328,7 +328,8 @@ def _lossless(value: int | float, name: str) -> bool:
 
 # ------------------------------------------------------------------------------------------ classify / regress
 
-def examples_request(doc: dict, name: str, sig, method: str) -> ServingRequest:
+def examples_input(sig, method: str) -> str:
+    """The key of a classify/regress signature's one string input (TF Serving's checks)."""
     want = {"classify": "tensorflow/serving/classify", "regress": "tensorflow/serving/regress"}[method]
     if sig.method_name != want:
         what = "classification" if method == "classify" else "regression"
@@ -337,12 +338,21 @@ def examples_request(doc: dict, name: str, sig, method: str) -> ServingRequest:
         raise InputError("Expected one input Tensor.")
     key, info = next(iter(sig.inputs.items()))
     if info.dtype is None or info.dtype.name != "string":
-        raise InputError(f"input {key!r} of signature {name!r} is {tf_type_name(info.dtype)}, not a string of "
+        raise InputError(f"input {key!r} of signature {sig.key!r} is {tf_type_name(info.dtype)}, not a string of "
                          "serialized tf.Examples")
+    return key
+
+
+def string_vector(items: list[bytes]) -> np.ndarray:
+    arr = np.empty(len(items), dtype=object)
+    arr[:] = items
+    return arr
+
+
+def examples_request(doc: dict, name: str, sig, method: str) -> ServingRequest:
+    key = examples_input(sig, method)
     serialized = examples_from_body(doc, method)
-    arr = np.empty(len(serialized), dtype=object)
-    arr[:] = serialized
-    return ServingRequest(method, "examples", name, sig, {key: arr}, doc, len(serialized))
+    return ServingRequest(method, "examples", name, sig, {key: string_vector(serialized)}, doc, len(serialized))
 
 
 def examples_from_body(doc: dict, method: str = "classify") -> list[bytes]:

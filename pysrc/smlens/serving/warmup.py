@@ -15,7 +15,6 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 
 from .. import tensors
 from ..errors import FormatError, InputError, NotFoundError, SmlensError
@@ -23,7 +22,7 @@ from ..formats import crc32c
 from ..proto import serving_pb2
 from ..sources import Source, display_path
 from . import jsonio
-from .request import DEFAULT_SIGNATURE, METHODS
+from .request import DEFAULT_SIGNATURE, METHODS, examples_input, string_vector
 from .response import classify_results, predict_response, regress_results, tensor_json
 
 WARMUP_PATH = "assets.extra/tf_serving_warmup_requests"
@@ -204,15 +203,10 @@ def _signature(meta_graph, name: str):
 
 
 def _run_examples(meta_graph, spec, inp, method: str) -> list:
-    from .request import examples_request
-    serialized = examples_of(inp)
     sig = _signature(meta_graph, spec.signature_name)
-    # The same checks as a REST body; the examples are already serialized.
-    req = examples_request({"examples": [{}]}, sig.key, sig, method)
-    arr = np.empty(len(serialized), dtype=object)
-    arr[:] = serialized
-    key = next(iter(req.feeds))
-    outputs = sig(**{key: arr})
+    key = examples_input(sig, method)
+    serialized = examples_of(inp)
+    outputs = sig(**{key: string_vector(serialized)})
     if method == "classify":
         return classify_results(outputs, sig, len(serialized))
     return regress_results(outputs, sig, len(serialized))
