@@ -83,3 +83,21 @@ def test_bad_request_shows_tf_servings_error(app):
     assert app.page.get_by_test_id("serving-response").get_attribute("data-state") == "failed"
     assert "is not of expected type: float" in json.loads(resp)["error"]
     assert "Failed to process element: 1 of 'instances' list" in (app.error_text() or "")
+
+
+def test_cancel_a_long_request(app):
+    app.open_files(sorted(p for p in (ROOT / "tests" / "data" / "corpus" / "tf1_while_cond" / "model").rglob("*")
+                          if p.is_file()))
+    page = app.page
+    app.view("run")
+    page.get_by_test_id("signature-select").select_option(label="cf_v1")
+    page.get_by_test_id("mode-serving").click()
+    page.get_by_test_id("serving-body").fill('{"signature_name": "cf_v1", "inputs": {"n": 100000000, "x": [1.0, 2.0]}}')
+    page.get_by_test_id("serving-run").click()
+    page.wait_for_selector("[data-testid=serving-response][data-state=running]", state="attached")
+    page.wait_for_timeout(500)
+    page.get_by_test_id("serving-cancel").click()
+    page.wait_for_selector("[data-testid=serving-response][data-state=cancelled]", state="attached")
+    page.get_by_text("Cancelled. The runtime was restarted").wait_for(timeout=120_000)
+    resp = json.loads(send(app, '{"signature_name": "cf_v1", "inputs": {"n": 3, "x": [1.0, 2.0]}}'))
+    assert "acc" in resp["outputs"], resp

@@ -3,6 +3,7 @@
 // "Copy as curl for TF Serving") and the Overview's model metadata card (GET /v1/models/NAME/metadata).
 
 import { h, clear, formatMs, copyText } from "../dom.js";
+import { CancelledError } from "../worker-client.js";
 
 const warmupByGeneration = new Map();   // generation -> Promise of the warmup listing
 
@@ -22,6 +23,15 @@ export function servingMode(ctx, pick, { perInput, showOutputs, outputs }) {
     "aria-label": "TF Serving REST request body (JSON)" });
   const runBtn = h("button", { class: "btn primary", "data-testid": "serving-run" }, "Run request");
   const timing = h("span", { class: "muted", "data-testid": "serving-timing" });
+  const cancelBtn = h("button", { class: "btn", hidden: true, "data-testid": "serving-cancel",
+    title: "Stops the run by restarting the Python runtime; the model is opened again (a few seconds)" }, "Cancel");
+  cancelBtn.addEventListener("click", async () => {
+    cancelBtn.disabled = true;
+    timing.textContent = "Cancelled: restarting the Python runtime and re-opening the model…";
+    try { await ctx.worker.cancel(); timing.textContent = "Cancelled. The runtime was restarted and the model re-opened."; }
+    catch (err) { ctx.showError(err, "Restart after cancel failed"); }
+    finally { cancelBtn.disabled = false; }
+  });
   const response = h("pre", { class: "pre", id: `serving-response-${pick.sig.key}`, "data-testid": "serving-response" });
   const curl = h("pre", { class: "pre wrap", "data-testid": "serving-curl", hidden: true });
   const copyResp = h("button", { class: "btn small", "data-testid": "copy-response", disabled: true,
@@ -56,6 +66,7 @@ export function servingMode(ctx, pick, { perInput, showOutputs, outputs }) {
     response.dataset.state = "running";
     outputs.dataset.runState = "running";
     timing.textContent = "Running…";
+    cancelBtn.hidden = false;
     const t0 = performance.now();
     try {
       const res = await ctx.worker.call("serving_run", { tags, body: text.value });
@@ -65,10 +76,15 @@ export function servingMode(ctx, pick, { perInput, showOutputs, outputs }) {
       timing.textContent = `${res.method} (${res.format}) on ${res.signature}: done in ${formatMs(performance.now() - t0)}`;
       response.dataset.state = "done";
     } catch (err) {
+      if (err instanceof CancelledError) {
+        outputs.dataset.runState = response.dataset.state = "cancelled";
+        return;
+      }
       outputs.dataset.runState = "failed";
       timing.textContent = "Failed.";
       fail(err);
     } finally {
+      cancelBtn.hidden = true;
       runBtn.disabled = false;
       ctx.setStatus?.(null);
     }
@@ -104,7 +120,7 @@ export function servingMode(ctx, pick, { perInput, showOutputs, outputs }) {
       "{\"inputs\": ...} (columnar) or {\"examples\": [...]} (classify/regress), with \"signature_name\" and ",
       "{\"b64\": \"...\"} for binary strings."),
     text, examples,
-    h("div", { class: "run-bar" }, runBtn, timing),
+    h("div", { class: "run-bar" }, runBtn, cancelBtn, timing),
     h("div", { class: "toolbar" }, h("h3", { class: "grow" }, "Response"), copyResp, copyCurl),
     response, curl);
 
