@@ -16,7 +16,7 @@ from .run import _topk
 from .session import SESSION, meta_graph_for, require_model
 from .tensors import format_array
 
-MAX_TEMPLATE_ELEMENTS = 1 << 16
+MAX_TEMPLATE_ELEMENTS = 1 << 18   # a 224x224x3 image fits
 
 
 def _model_name() -> str:
