@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     o = sub.add_parser("ops", help="list the op types smlens can execute, with their kernel modules")
     o.add_argument("--json", action="store_true")
     o.set_defaults(func=cmd_ops)
+
+    from .publish import add_parser as add_publish_parser
+    add_publish_parser(sub)
     return p
 
 

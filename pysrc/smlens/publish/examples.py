@@ -1,0 +1,95 @@
+"""Example inputs a published model's Run view is prefilled with: {"examples": [{"name", "inputs"}]},
+inputs as nested JSON lists keyed by signature input name.
+
+Sources: --examples FILE (.npz: one example, one array per input; .json: that format, or {key: list}
+for one example, or a list of such), or the model's assets.extra/tf_serving_warmup_requests through
+smlens.serving when that package is present.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .util import PublishError
+
+MAX_EXAMPLE_VALUES = 4_000_000   # per example: the page parses these as JSON
+
+
+def _check_inputs(inputs: object, origin: str) -> dict:
+    if not isinstance(inputs, dict) or not inputs or not all(isinstance(k, str) for k in inputs):
+        raise PublishError(f"{origin}: an example must map input names to values")
+    return inputs
+
+
+def _count(v) -> int:
+    return sum(_count(x) for x in v) if isinstance(v, list) else 1
+
+
+def from_json(path: Path) -> list[dict]:
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise PublishError(f"{path}: not readable JSON ({e})") from None
+    items = doc.get("examples") if isinstance(doc, dict) and "examples" in doc else doc
+    if isinstance(items, dict):
+        items = [{"name": "example", "inputs": items}]
+    if not isinstance(items, list):
+        raise PublishError(f"{path}: expected {{\"examples\": [...]}}, a list, or one {{input: value}} object")
+    out = []
+    for i, it in enumerate(items):
+        if isinstance(it, dict) and "inputs" in it:
+            out.append({"name": str(it.get("name") or f"example {i}"), "inputs": _check_inputs(it["inputs"], str(path)),
+                        **({"label": it["label"]} if "label" in it else {})})
+        else:
+            out.append({"name": f"example {i}", "inputs": _check_inputs(it, str(path))})
+    return out
+
+
+def from_npz(path: Path) -> list[dict]:
+    import numpy as np
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            inputs = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        raise PublishError(f"{path}: not a readable .npz without pickles ({e})") from None
+    out = {}
+    for k, arr in inputs.items():
+        if arr.dtype.kind not in "biufU" and arr.dtype.kind != "S":
+            raise PublishError(f"{path}: array {k!r} of dtype {arr.dtype} cannot be written as JSON")
+        out[k] = arr.astype(str).tolist() if arr.dtype.kind == "S" else arr.tolist()
+    return [{"name": path.stem, "inputs": _check_inputs(out, str(path))}]
+
+
+def from_warmup(model_dir: Path) -> tuple[list[dict], str | None]:
+    """(examples, note): the warmup file's requests, or a note saying why they were not used."""
+    warm = model_dir / "assets.extra" / "tf_serving_warmup_requests"
+    if not warm.is_file():
+        return [], None
+    try:
+        from ..serving import warmup  # written by the serving work (issue 12)
+        read = warmup.read_warmup_examples
+    except (ImportError, AttributeError):
+        return [], f"{warm} not read: this smlens has no TF Serving warmup reader (smlens.serving)"
+    return [{"name": e.get("name", f"warmup {i}"), "inputs": e["inputs"]}
+            for i, e in enumerate(read(str(warm)))], None
+
+
+def load(examples_file: Path | None, model_dir: Path) -> tuple[list[dict], list[str]]:
+    notes: list[str] = []
+    if examples_file is not None:
+        suffix = examples_file.suffix.lower()
+        if suffix == ".npz":
+            items = from_npz(examples_file)
+        elif suffix == ".json":
+            items = from_json(examples_file)
+        else:
+            raise PublishError(f"{examples_file}: --examples takes a .npz or .json file")
+    else:
+        items, note = from_warmup(model_dir)
+        if note:
+            notes.append(note)
+    for it in items:
+        n = sum(_count(v) for v in it["inputs"].values())
+        if n > MAX_EXAMPLE_VALUES:
+            raise PublishError(f"example {it['name']!r} has {n} values; at most {MAX_EXAMPLE_VALUES} are prefilled")
+    return items, notes
