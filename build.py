@@ -602,6 +602,24 @@ def ensure_chromium() -> str | None:
     return None if CHROMIUM.exists() else f"{CHROMIUM} still missing after apt-get install chromium"
 
 
+NGINX = Path("/usr/sbin/nginx")
+
+
+def ensure_nginx() -> str | None:
+    """None when Debian's nginx is usable (the publish tests serve sites with it), else why not; the tests
+    then fall back to build.py's own Range server and say so."""
+    if NGINX.exists():
+        return None
+    if not is_root():
+        return f"{NGINX} is missing; install it with `sudo apt-get install -y nginx`"
+    log("installing Debian's nginx for the publish end-to-end tests")
+    try:
+        apt_install("nginx")
+    except BuildError as e:
+        return f"could not install nginx: {e}"
+    return None if NGINX.exists() else f"{NGINX} still missing after apt-get install nginx"
+
+
 def has_tests(directory: Path) -> bool:
     return directory.is_dir() and any(directory.rglob("test_*.py"))
 
@@ -663,6 +681,8 @@ def test(extra_pytest_args: list[str]) -> int:
         results.append({"tier": e2e_name, "seconds": 0.0, "code": -1, "status": f"FAILED ({why})",
                         "counts": {"passed": 0, "failed": 0, "skipped": 0}})
     else:
+        if (why_nginx := ensure_nginx()) is not None:
+            print(f"note: {why_nginx} (publish tests use build.py's server instead)", flush=True)
         results.append(run_tier(
             e2e_name,
             [py, "-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider",

@@ -50,7 +50,7 @@ export function shareParams() {
       const text = e.text.value;
       const ex = e.jsonExamples?.findIndex((x) => x.text === text) ?? -1;
       let compact = text;
-      try { compact = JSON.stringify(JSON.parse(text)); } catch { /* sent as typed */ }
+      try { compact = JSON.stringify(uniformAsFill(JSON.parse(text))); } catch { /* sent as typed */ }
       if (compact.length <= SHARE_INLINE_MAX) out[`in.${key}`] = compact;
       else if (ex >= 0) out[`ex.${key}`] = String(ex);
       else complete = false;
@@ -59,6 +59,17 @@ export function shareParams() {
   }
   if (complete) out.run = "1";
   return out;
+}
+
+/** A nested list whose elements are all the same number as {"shape", "fill"} (the JSON editor reads both). */
+function uniformAsFill(v) {
+  if (!Array.isArray(v)) return v;
+  const shape = [];
+  for (let x = v; Array.isArray(x); x = x[0]) shape.push(x.length);
+  const flat = v.flat(Infinity);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (!flat.length || flat.length !== n || typeof flat[0] !== "number" || flat.some((x) => x !== flat[0])) return v;
+  return { shape, fill: flat[0] };
 }
 
 function applyShared(ctx, params) {
@@ -197,6 +208,7 @@ function inputEditor(ctx, spec, sig) {
     body);
   const demoImage = geo && ctx.examples && editor.examples && editor.examples.length;
   editor.setMode(demoImage ? "image" : isExample && spec.example_features?.length ? "example" : "json");
+  if (demoImage) editor.pickExample?.(0);     // the first example's exact values: Run works at once
   return editor;
 }
 
