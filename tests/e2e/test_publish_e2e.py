@@ -193,7 +193,9 @@ def _reference(case: Path):
 
 
 def _model_bytes(lines, model: str) -> int:
-    return sum(ln.bytes for ln in lines if ln.path.startswith(f"/models/{model}/"))
+    """Bytes of the model's files and manifest (the Run view's example inputs are counted apart)."""
+    return sum(ln.bytes for ln in lines if ln.path.startswith(f"/models/{model}/")
+               and not ln.path.endswith("/smlens-examples.json"))
 
 
 def _each_byte_at_most_once(lines, path: str, size: int) -> None:
@@ -225,8 +227,13 @@ def _variable_values(p: Page, name: str) -> np.ndarray:
 
 def _wait_prefilled(p: Page, key: str) -> None:
     """The published example is in the input editor (JSON with an example picker, or image mode's exact values)."""
-    p.page.wait_for_selector(f"[data-testid=example-select-{key}], [data-testid=image-preview-{key}][data-ready='1']",
-                             state="attached")
+    try:
+        p.page.wait_for_selector(f"[data-testid=example-select-{key}], [data-testid=image-preview-{key}][data-ready='1']",
+                                 state="attached", timeout=TIMEOUT_MS)
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        p.page.screenshot(path=str(ARTIFACTS / f"publish-prefill-{key}.png"))
+        raise
 
 
 def _same_origin(p: Page, base: str) -> None:

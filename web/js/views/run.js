@@ -247,9 +247,11 @@ function imagePane(ctx, spec, editor, geo) {
   // Value range: the examples' range when there are examples (e.g. 0..16 for the digits demo), else 0..1.
   let lo = 0, hi = 1;
   if (editor.examples.length) {
-    const all = editor.examples.flatMap((e) => e.values);
-    lo = Math.min(0, ...all);
-    hi = Math.max(...all) > 1.5 ? Math.max(...all) : 1;
+    // a loop, not Math.min(...values): a 224×224×3 example is more arguments than a call may take
+    let vmin = Infinity, vmax = -Infinity;
+    for (const e of editor.examples) for (const v of e.values) { if (v < vmin) vmin = v; if (v > vmax) vmax = v; }
+    lo = Math.min(0, vmin);
+    hi = vmax > 1.5 ? vmax : 1;
     if (hi > 1.5 && hi <= 16) hi = 16;
     else if (hi > 16) hi = 255;
   }
