@@ -17,6 +17,8 @@ from smlens.webapi import handle
 from smlens.webapi.remote import parse_manifest
 from tests.helpers.http_transport import MemoryServer
 
+pytestmark = pytest.mark.pyodide
+
 CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
 CNN = CORPUS / "keras_cnn"
 

@@ -65,6 +65,7 @@ def publish(model_dir: Path | None, out_dir: Path, *, title: str = "", examples_
             config["bytes"] = sum(f["size"] for f in manifest["files"])
             config["examples"] = len(items)
         site.write_site_config(staging, config)
+        (staging / ".nojekyll").write_text("")   # GitHub Pages: serve every file as is
         site.replace_dir(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
