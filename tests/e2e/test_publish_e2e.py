@@ -114,7 +114,9 @@ def _start(site: Path, *, ranges: bool) -> Server:
     if why is None:
         srv = nginx_server.NginxServer(site, build.SECURITY_HEADERS, build.MIME_TYPES, ranges=ranges)
         return Server(srv.url, srv, srv.shutdown)
-    print(f"\nNOTE: {why}: using build.py's own server instead of nginx (byte counts skipped)", flush=True)
+    # past pytest's capture: the fallback must be visible in the tier's output
+    print(f"\nNOTE: {why}: using build.py's own server instead of nginx (byte counts skipped)",
+          file=sys.__stderr__, flush=True)
     if ranges:
         srv, url = build.serve_in_thread(site)
     else:
@@ -243,6 +245,13 @@ def _same_origin(p: Page, base: str) -> None:
 
 
 # ---------------------------------------------------------------- the small model: always
+
+def test_static_server_is_nginx():
+    """Reports (as a skip with the reason) when the tests below run on build.py's server instead."""
+    why = nginx_server.available()
+    if why is not None:
+        pytest.skip(f"{why}: the publish tests use build.py's own Range server instead")
+
 
 def test_published_model_opens_runs_and_shares(browser, server, numbers):
     case = CORPUS / "keras_cnn"
