@@ -119,3 +119,20 @@ def test_cli_demo_only(tmp_path, capsys):
     assert json.loads((tmp_path / "s" / "site.json").read_text())["model"] is None
     assert cli.main(["publish", str(tmp_path / "nope"), str(tmp_path / "t")]) == 1
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_examples_from_warmup_requests(tmp_path):
+    warmup = pytest.importorskip("smlens.serving.warmup", reason="smlens.serving (TF Serving formats) is not in this build")
+    from smlens.proto import serving_pb2
+    from smlens.tensors import from_numpy
+    model = tmp_path / "m"
+    import shutil
+    shutil.copytree(CNN, model)
+    (model / "assets.extra").mkdir()
+    x = np.arange(32 * 32 * 3, dtype=np.float32).reshape(1, 32, 32, 3) / 100
+    log = serving_pb2.PredictionLog()
+    log.predict_log.request.inputs["image"].CopyFrom(from_numpy(x))
+    (model / "assets.extra" / "tf_serving_warmup_requests").write_bytes(warmup.write_record(log.SerializeToString()))
+    (ex,), notes = examples.load(None, model)
+    np.testing.assert_array_equal(np.asarray(ex["inputs"]["image"], np.float32), x)
+    assert notes == []

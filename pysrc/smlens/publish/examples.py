@@ -61,17 +61,32 @@ def from_npz(path: Path) -> list[dict]:
 
 
 def from_warmup(model_dir: Path) -> tuple[list[dict], str | None]:
-    """(examples, note): the warmup file's requests, or a note saying why they were not used."""
+    """(examples, note): the inputs of the warmup file's predict requests, or a note saying why none."""
     warm = model_dir / "assets.extra" / "tf_serving_warmup_requests"
     if not warm.is_file():
         return [], None
     try:
-        from ..serving import warmup  # written by the serving work (issue 12)
-        read = warmup.read_warmup_examples
-    except (ImportError, AttributeError):
+        from ..serving import warmup  # TF Serving formats (issue 12)
+    except ImportError:
         return [], f"{warm} not read: this smlens has no TF Serving warmup reader (smlens.serving)"
-    return [{"name": e.get("name", f"warmup {i}"), "inputs": e["inputs"]}
-            for i, e in enumerate(read(str(warm)))], None
+    from .. import open as open_model
+    from ..errors import SmlensError
+    from ..tensors import to_numpy
+    try:
+        records = warmup.read_warmup(open_model(str(model_dir)))
+        out = []
+        for r in records:
+            if r.kind != "predict":
+                continue
+            inputs = {}
+            for k in sorted(r.request.inputs):
+                a = to_numpy(r.request.inputs[k], f"warmup record {r.index}: input {k!r}")
+                inputs[k] = a.astype(str).tolist() if a.dtype.kind in "OS" else a.tolist()
+            out.append({"name": f"warmup request {r.index}", "inputs": inputs})
+    except (SmlensError, UnicodeDecodeError) as e:
+        raise PublishError(f"{warm}: {e}") from None
+    skipped = len(records) - len(out)
+    return out, (f"{warm}: {skipped} non-predict records not used as examples" if skipped else None)
 
 
 def load(examples_file: Path | None, model_dir: Path) -> tuple[list[dict], list[str]]:
