@@ -365,6 +365,7 @@ def _build() -> Path:
     smlens = build_smlens_wheel(py, staging / "pyodide")
     _publish.site.install_runtime(staging, runtime, smlens)
     build_demo(staging / "demo")
+    _publish.site.write_site_config(staging, {"title": "", "model": None})  # the dev site opens no model
 
     old = DIST / "site.old"
     shutil.rmtree(old, ignore_errors=True)

@@ -2,7 +2,7 @@
 //
 // Protocol (page -> worker): {id, type, args, buffers?, files?}
 //   type: "init" | "open" | "describe" | "variables" | "tensor" | "tensor_npy" | "graph" | "run" | "output"
-//         | "open_url" (a hosted model: {url, kind}; files are read with httpRange below) | "fetch_stats"
+//         | "open_url" (a hosted model: {url, kind}; files are read with httpRange below)
 //   (every type but init maps to smlens.webapi.handle(type, ...); buffers: Uint8Arrays of uploaded inputs)
 // (worker -> page): {id, type: "progress", text, fraction} | {id, type: "result", value, blobs}
 //                   | {id, type: "error", message, kind}

@@ -32,7 +32,7 @@ HANDLERS: dict[str, Callable] = {
     "open": describe.open_model, "describe": describe.describe, "variables": tensors.variables,
     "tensor": tensors.tensor, "tensor_npy": tensors.tensor_npy, "graph": describe.graph,
     "run": run.run_signature, "output": run.output,
-    "open_url": remote.open_url, "fetch_stats": remote.fetch_stats,
+    "open_url": remote.open_url,
 }
 
 

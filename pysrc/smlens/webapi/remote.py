@@ -112,11 +112,3 @@ def open_url(args, buffers, transport, progress) -> dict:
                          "requests": src.requests, "bytes_fetched": src.bytes_fetched, **info}
     return summary
 
-
-def fetch_stats(args, buffers, reader, progress) -> dict:
-    """Bytes and requests of the open hosted model so far (the page shows them; tests read them)."""
-    src = SESSION.source
-    if not isinstance(src, HttpSource):
-        return {"remote": False}
-    return {"remote": True, "requests": src.requests, "bytes_fetched": src.bytes_fetched,
-            "warnings": src.warnings}
