@@ -107,7 +107,8 @@ def open_url(args, buffers, transport, progress) -> dict:
     if target is not None:
         open_args["path"] = target
     summary = open_source(src, open_args, progress)
-    SESSION.model.prefetch_hint = lambda: bound_variable_keys(SESSION.model)
+    model = SESSION.model
+    model.prefetch_hint = lambda: bound_variable_keys(model)
     summary["remote"] = {"base": src.base_url, "examples": examples, "warnings": src.warnings,
                          "requests": src.requests, "bytes_fetched": src.bytes_fetched, **info}
     return summary
