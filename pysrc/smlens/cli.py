@@ -1,4 +1,5 @@
-"""Command line: `smlens show|run|inspect|ops` — drop-ins for saved_model_cli and inspect_checkpoint."""
+"""Command line: `smlens show|run|inspect|ops` — drop-ins for saved_model_cli and inspect_checkpoint — and
+`smlens publish` (a static site for a model)."""
 from __future__ import annotations
 
 import argparse

@@ -261,6 +261,7 @@ def test_published_model_opens_runs_and_shares(browser, server, numbers):
         t_ready, t_open = p.open("?model=models/cnn/")
         assert p.open_state == "open", p.error_text()
         numbers["cnn_time_to_ready_s"], numbers["cnn_time_to_open_s"] = round(t_ready, 2), round(t_open, 2)
+        numbers["cnn_open_after_ready_s"] = round(t_open - t_ready, 2)
         p.page.get_by_test_id("show-all").wait_for()
         got_text, got_ops = ops_split(p.page.get_by_test_id("show-all").text_content())
         want_text, want_ops = ops_split((case / "show_all.txt").read_text())
@@ -311,6 +312,13 @@ def test_inline_share_link_reproduces_a_run(browser, server):
         p.page.wait_for_selector("#copy-link[data-link]", state="attached")
         link = p.page.get_attribute("#copy-link", "data-link")
         assert "in.image=" in link and "run=1" in link, link
+        with p.page.expect_download() as d:               # the inputs, recorded for `smlens publish --examples`
+            p.page.get_by_test_id("save-example").click()
+        from smlens.publish import examples
+        saved = Path(d.value.path()).with_suffix(".json")
+        Path(d.value.path()).rename(saved)
+        (ex,), _ = examples.load(saved, CORPUS / "keras_cnn" / "model")
+        assert ex["inputs"] == {"image": {"shape": [1, 32, 32, 3], "fill": 0.25}}
     finally:
         p.close()
     fresh = Page(browser, "")
@@ -396,6 +404,7 @@ def test_big_sharded_vars_open_and_list_fetch_little(browser, server, published,
         p.view("variables")
         p.page.get_by_test_id("variables-table").locator("tr[data-name]").first.wait_for()
         numbers["big_sharded_vars_time_to_open_s"] = round(t_open, 2)
+        numbers["big_sharded_vars_open_after_ready_s"] = round(t_open - t_ready, 2)
         if server.nginx:
             listed = _model_bytes(server.since(mark), "big_sharded_vars")
             numbers["big_sharded_vars_bytes_open_and_list"] = listed
@@ -417,6 +426,7 @@ def test_mobilenet_v2_runs_fetching_each_weight_byte_once(browser, server, publi
         t_ready, t_open = p.open("?model=models/mobilenet_v2/")
         assert p.open_state == "open", p.error_text()
         numbers["mobilenet_v2_time_to_ready_s"], numbers["mobilenet_v2_time_to_open_s"] = round(t_ready, 2), round(t_open, 2)
+        numbers["mobilenet_v2_open_after_ready_s"] = round(t_open - t_ready, 2)
         opened = server.since(mark) if server.nginx else []
         p.view("run")
         _wait_prefilled(p, "keras_tensor")

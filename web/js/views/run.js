@@ -91,6 +91,19 @@ function applyShared(ctx, params) {
   if (params.run === "1") current.runBtn.click();
 }
 
+/** The inputs as `smlens publish --examples` reads them: {"examples": [{"name", "inputs": {key: value}}]}. */
+function exampleFile(editors, name) {
+  const inputs = {};
+  for (const e of editors) {
+    const key = e.spec.key;
+    if (e.mode === "json") {
+      try { inputs[key] = JSON.parse(e.text.value); } catch { throw new Error(`input '${key}': not valid JSON`); }
+    } else if (e.mode === "image" && e.image?.exact) inputs[key] = reshape(e.image.exact, e.imageOptions().shape);
+    else throw new Error(`input '${key}': only JSON inputs and picked examples can be saved (switch it to JSON)`);
+  }
+  return { examples: [{ name, inputs }] };
+}
+
 /** Examples of a published model for one input: [{name, text}] (smlens-examples.json or the demo's). */
 function jsonExamples(examples, key) {
   const items = Array.isArray(examples?.examples) ? examples.examples : [];
@@ -120,6 +133,13 @@ function buildPanel(ctx, pick, sigs, key) {
   const timing = h("span", { class: "muted", "data-testid": "run-timing" });
   const note = h("span", { class: "muted", hidden: true }, "Cancel restarts the Python runtime and re-opens the model.");
   runBtn.addEventListener("click", () => doRun(ctx, pick, editors, outputs, { runBtn, cancelBtn, timing, note }));
+  const saveBtn = h("button", { class: "btn", "data-testid": "save-example",
+    title: "Download these inputs as an examples file for `smlens publish --examples`" }, "Save as example");
+  saveBtn.addEventListener("click", () => {
+    try {
+      download(`${safeFileName(pick.sig.key)}-example.json`, JSON.stringify(exampleFile(editors, pick.sig.key)), "application/json");
+    } catch (err) { ctx.showError(err, "Could not save the example"); }
+  });
   cancelBtn.addEventListener("click", async () => {
     if (!running) return;
     cancelBtn.disabled = true;
@@ -143,7 +163,7 @@ function buildPanel(ctx, pick, sigs, key) {
       h("span", { class: "muted" }, sig.method_name || "")),
     h("h2", null, `Inputs (${sig.inputs.length})`),
     sig.inputs.length ? editors.map((e) => e.el) : h("p", { class: "muted" }, "This signature takes no inputs."),
-    h("div", { class: "run-bar" }, runBtn, cancelBtn, timing, note),
+    h("div", { class: "run-bar" }, runBtn, cancelBtn, saveBtn, timing, note),
     h("h2", null, "Outputs"), outputs);
   return { key, el, editors, outputs, runBtn, sig: pick.sig.key, tags: pick.tags };
 }
