@@ -24,6 +24,7 @@ Transport = Callable[[str, "int | None", "int | None"], Any]
 
 COALESCE_GAP = 16 * 1024          # spans closer than this are fetched in one request (the gap is discarded)
 MAX_RANGE = 32 * 1024 * 1024      # one request never asks for more than this (unless one span is larger)
+MAX_WHOLE = 64 * 1024 * 1024      # a manifest larger than this is refused
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
@@ -230,4 +231,6 @@ def fetch_whole(transport: Transport, url: str) -> bytes:
     status, body, _ = src._call(name, None, None)
     if status != 200:
         src._fail(name, status)
+    if len(body) > MAX_WHOLE:
+        raise FormatError(f"{len(body)} bytes: too large for a manifest", url)
     return body

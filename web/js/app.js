@@ -309,15 +309,12 @@ function initWorker() {
 
 // ------------------------------------------------------------------ hosted models, site default, share links
 
-/** ?model=<published folder or manifest URL> or ?url=<one .pb/.pbtxt/.meta/.index URL>. */
-function openFromQuery() {
-  if (openFromQuery.opened !== undefined) return openFromQuery.opened;
+/** ?model=<published folder or manifest URL> or ?url=<one .pb/.pbtxt/.meta/.index URL>, else null. */
+function queryModel() {
   const q = new URLSearchParams(location.search);
-  const model = q.get("model"), url = q.get("url");
-  openFromQuery.opened = !!(model || url);
-  if (model) openUrl(model, { kind: "model", keepHash: true });
-  else if (url) openUrl(url, { kind: "file", keepHash: true });
-  return openFromQuery.opened;
+  if (q.get("model")) return { param: q.get("model"), kind: "model" };
+  if (q.get("url")) return { param: q.get("url"), kind: "file" };
+  return null;
 }
 
 /** A site written by `smlens publish` names its model in site.json; the dev site has none. */
@@ -406,8 +403,10 @@ function main() {
   window.addEventListener("hashchange", route);
   $("#copy-link").addEventListener("click", copyShareLink);
   const params = readHash();
-  if (!openFromQuery() && params.src === "demo") openDemo({ keepHash: true });
-  else if (!openFromQuery.opened) openSiteDefault();
+  const hosted = queryModel();
+  if (hosted) openUrl(hosted.param, { kind: hosted.kind, keepHash: true });
+  else if (params.src === "demo") openDemo({ keepHash: true });
+  else openSiteDefault();
   route();
 }
 
