@@ -136,3 +136,18 @@ def test_examples_from_warmup_requests(tmp_path):
     (ex,), notes = examples.load(None, model)
     np.testing.assert_array_equal(np.asarray(ex["inputs"]["image"], np.float32), x)
     assert notes == []
+
+
+def test_built_wheel_carries_the_page_for_pip_installs():
+    """`python build.py build` puts web/ into the smlens wheel as package data: a pip-installed smlens
+    publishes sites without a checkout (the Pyodide runtime then comes from its cache)."""
+    root = artifacts.checkout_root()
+    wheels = sorted((root / "dist" / "site" / "pyodide").glob("smlens-*.whl")) if root else []
+    if not wheels:
+        pytest.skip("no built site yet (python build.py build)")
+    with zipfile.ZipFile(wheels[-1]) as zf:
+        names = set(zf.namelist())
+    web = root / "web"
+    for p in web.rglob("*"):
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(web).parts):
+            assert f"smlens/publish/web/{p.relative_to(web).as_posix()}" in names, p
