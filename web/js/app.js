@@ -3,7 +3,7 @@
 
 import { $, h, clear } from "./dom.js";
 import { PyWorker, CancelledError } from "./worker-client.js";
-import { collectDrop, filesFromInput, fetchDemo } from "./files.js";
+import { collectDrop, filesFromInput, resolveUrl, fetchJson, DEMO_MODEL } from "./files.js";
 import * as overview from "./views/overview.js";
 import * as variables from "./views/variables.js";
 import * as graph from "./views/graph.js";
@@ -95,6 +95,7 @@ async function openFiles(files, { name, source = "files", examples = null, path 
     state.overview = null;
     state.examples = examples;
     state.source = source;
+    state.remote = null;
     onModelOpened(summary, keepHash);
     document.body.dataset.openState = "open";
     state.opened += 1;
@@ -110,6 +111,7 @@ async function openFiles(files, { name, source = "files", examples = null, path 
 function showModelChrome(on) {
   $("#tabs").hidden = !on;
   $("#open-other").hidden = !on;
+  $("#copy-link").hidden = !on;
   if (!on) { $("#model-name").textContent = ""; $("#candidate-select").hidden = true; }
 }
 
@@ -147,15 +149,8 @@ function viewAvailable(view) {
 }
 
 async function openDemo({ keepHash = false } = {}) {
-  clearError();
-  setStatus("Downloading the demo model…", 0);
-  try {
-    const demo = await fetchDemo((f) => setStatus("Downloading the demo model…", f));
-    await openFiles(demo.files, { name: demo.name, source: "demo", examples: demo.examples, keepHash });
-  } catch (err) {
-    setStatus(null);
-    showError(err, "Could not open the demo");
-  }
+  // The demo is a published model folder of this site: it opens like any hosted model.
+  await openUrl(DEMO_MODEL, { source: "demo", keepHash, title: "Could not open the demo" });
 }
 
 // ------------------------------------------------------------------ views
@@ -270,6 +265,7 @@ function initInputs() {
   $("#home-link").addEventListener("click", (e) => { e.preventDefault(); navigate({ view: "" }); });
   $("#error-close").addEventListener("click", clearError);
   $("#candidate-select").addEventListener("change", async (e) => {
+    if (state.remote) { await openUrl(state.remote.param, { ...state.remote, path: e.target.value }); return; }
     const files = state.worker.openFiles;
     if (files) await openFiles(files, { name: state.model?.name, path: e.target.value,
       source: state.source, examples: state.examples });
@@ -287,7 +283,8 @@ function initWorker() {
   state.worker = w;
   const t0 = performance.now();
   w.addEventListener("progress", (e) => {
-    const { text, fraction, request } = e.detail;
+    const { text, fraction, request, fetched } = e.detail;
+    if (fetched) showFetched(fetched);
     if (request === "init") {
       $("#runtime-info").textContent = `Python runtime: ${text}`;
       if (!state.model) setStatus(text, fraction);
@@ -310,6 +307,92 @@ function initWorker() {
   });
 }
 
+// ------------------------------------------------------------------ hosted models, site default, share links
+
+/** ?model=<published folder or manifest URL> or ?url=<one .pb/.pbtxt/.meta/.index URL>, else null. */
+function queryModel() {
+  const q = new URLSearchParams(location.search);
+  if (q.get("model")) return { param: q.get("model"), kind: "model" };
+  if (q.get("url")) return { param: q.get("url"), kind: "file" };
+  return null;
+}
+
+/** A site written by `smlens publish` names its model in site.json; the dev site has none. */
+async function openSiteDefault() {
+  let config = null;
+  try { config = await fetchJson("site.json"); } catch { return; }
+  if (config?.title) document.title = `${config.title} — SavedModel Lens`;
+  if (config?.model && !state.model) await openUrl(config.model, { kind: "model", keepHash: true, fromSite: true });
+}
+
+async function openUrl(param, { kind = "model", source = "url", keepHash = false, path = undefined,
+  title = "Could not open the hosted model", fromSite = false } = {}) {
+  clearError();
+  setStatus(`Opening ${param}…`, null);
+  document.body.dataset.openState = "opening";
+  const t0 = performance.now();
+  try {
+    const url = resolveUrl(param);
+    await state.worker.ready;
+    const summary = await state.worker.openUrl({ url, kind, path });
+    state.timings.open_ms = performance.now() - t0;
+    state.timings.open_bytes = summary.remote?.bytes_fetched;
+    state.generation += 1;
+    state.model = summary;
+    state.overview = null;
+    state.source = source;
+    state.remote = { param, kind, source, keepHash: true, fromSite };
+    state.examples = null;
+    if (summary.remote?.examples) {
+      try { state.examples = await fetchJson(summary.remote.examples); } catch (err) { console.warn(err); }
+    }
+    if (!fromSite && source !== "demo") {
+      const q = new URLSearchParams(location.search);
+      q.delete("model"); q.delete("url");
+      q.set(kind === "model" ? "model" : "url", param);
+      history.replaceState(null, "", `?${q}${location.hash}`);
+    }
+    showFetched({ bytes: summary.remote?.bytes_fetched ?? 0, requests: summary.remote?.requests ?? 0 });
+    for (const w of summary.remote?.warnings || []) console.warn(w);
+    document.body.dataset.fetchWarnings = (summary.remote?.warnings || []).join(" | ");
+    onModelOpened(summary, keepHash);
+    document.body.dataset.openState = "open";
+    state.opened += 1;
+    document.body.dataset.generation = String(state.opened);
+  } catch (err) {
+    document.body.dataset.openState = "failed";
+    showError(err, title);
+  } finally {
+    setStatus(null);
+  }
+}
+
+function showFetched({ bytes, requests }) {
+  document.body.dataset.bytesFetched = String(bytes);
+  const el = $("#fetch-info");
+  if (el) el.textContent = state.remote || bytes ? ` · fetched ${(bytes / 1e6).toFixed(2)} MB in ${requests} requests` : "";
+}
+
+/** The page's URL with the current view and the Run view's inputs, so that opening it reproduces the run. */
+function shareLink() {
+  const params = { ...readHash(), ...run.shareParams() };
+  for (const k of Object.keys(params)) if (params[k] == null || params[k] === "") delete params[k];
+  return `${location.origin}${location.pathname}${location.search}#${new URLSearchParams(params)}`;
+}
+
+async function copyShareLink() {
+  const link = shareLink();
+  const btn = $("#copy-link");
+  btn.dataset.link = link;
+  try {
+    await navigator.clipboard.writeText(link);
+    btn.textContent = "Link copied";
+  } catch {
+    window.prompt("Copy this link:", link);
+  }
+  setTimeout(() => { btn.textContent = "Copy link"; }, 2000);
+}
+
 function main() {
   initTheme();
   initKeyboard();
@@ -318,8 +401,12 @@ function main() {
   initWorker();
   window.addEventListener("popstate", route);
   window.addEventListener("hashchange", route);
+  $("#copy-link").addEventListener("click", copyShareLink);
   const params = readHash();
-  if (params.src === "demo") openDemo({ keepHash: true });
+  const hosted = queryModel();
+  if (hosted) openUrl(hosted.param, { kind: hosted.kind, keepHash: true });
+  else if (params.src === "demo") openDemo({ keepHash: true });
+  else openSiteDefault();
   route();
 }
 

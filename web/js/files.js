@@ -1,5 +1,5 @@
 // Getting the user's files as [{path, file}] without reading them: dropped folders (webkitGetAsEntry),
-// dropped files, the two file pickers, and the bundled demo (fetched from demo/manifest.json).
+// dropped files and the two file pickers; hosted models (and the demo) are opened by URL instead.
 
 function cleanPath(p) {
   return String(p).replace(/\\/g, "/").replace(/^\/+/, "");
@@ -53,36 +53,18 @@ export function filesFromInput(input) {
   return [...(input.files || [])].map((f) => ({ path: cleanPath(f.webkitRelativePath || f.name), file: f }));
 }
 
-/** The demo: demo/manifest.json lists the files of a bundled model; they become File objects like a drop. */
-export async function fetchDemo(onProgress) {
-  const base = new URL("demo/", document.baseURI);
-  const resp = await fetch(new URL("manifest.json", base));
-  if (!resp.ok) throw new Error(`the demo is not available (demo/manifest.json: HTTP ${resp.status})`);
-  const manifest = await resp.json();
-  const model = Array.isArray(manifest.models) ? manifest.models[0] : manifest;
-  if (!model || !Array.isArray(model.files) || !model.files.length) throw new Error("this build has no demo model");
-  const root = cleanPath(model.root || model.path || model.dir || "").replace(/\/+$/, "");
-  const listed = (model.files || []).map((f) => cleanPath(typeof f === "string" ? f : f.path || f.name));
-  // File paths may be given relative to demo/ (digits/saved_model.pb) or to the model root (saved_model.pb).
-  const rel = listed.map((p) => (root && !p.startsWith(root + "/") ? `${root}/${p}` : p));
-  const examplesPath = cleanPath(model.examples || (root ? `${root}/examples.json` : "examples.json"));
-  const modelFiles = rel.filter((p) => p !== examplesPath);
-  const total = modelFiles.length;
-  const files = [];
-  let done = 0;
-  await Promise.all(modelFiles.map(async (p) => {
-    const r = await fetch(new URL(p.split("/").map(encodeURIComponent).join("/"), base));
-    if (!r.ok) throw new Error(`demo file ${p}: HTTP ${r.status}`);
-    const blob = await r.blob();
-    files.push({ path: p, file: new File([blob], p.split("/").pop()) });
-    done += 1;
-    onProgress?.(done / total);
-  }));
-  files.sort((a, b) => (a.path < b.path ? -1 : 1));
-  let examples = null;
-  try {
-    const r = await fetch(new URL(examplesPath, base));
-    if (r.ok) examples = await r.json();
-  } catch { /* the demo works without examples */ }
-  return { name: model.name || root || "demo", files, examples, title: model.title || model.description || "" };
+/** The built-in demo: a published model folder of the dev site, opened by URL like any hosted model. */
+export const DEMO_MODEL = "demo/digits/";
+
+/** An absolute URL for a ?model= / ?url= value (relative ones are relative to the page). */
+export function resolveUrl(param) {
+  const u = new URL(String(param), document.baseURI);
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`not an http(s) URL: ${param}`);
+  return u.href;
+}
+
+export async function fetchJson(url) {
+  const resp = await fetch(resolveUrl(url));
+  if (!resp.ok) throw new Error(`${url}: HTTP ${resp.status}`);
+  return resp.json();
 }

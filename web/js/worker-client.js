@@ -77,6 +77,15 @@ export class PyWorker extends EventTarget {
     const summary = await this.call("open", args, { files });
     this.openFiles = files;
     this.openArgs = args;
+    this.openUrlArgs = null;
+    return summary;
+  }
+
+  /** A hosted model: args {url, kind: "model" | "file"}; the worker reads it with HTTP range requests. */
+  async openUrl(args) {
+    const summary = await this.call("open_url", args);
+    this.openUrlArgs = args;
+    this.openFiles = null;
     return summary;
   }
 
@@ -94,6 +103,7 @@ export class PyWorker extends EventTarget {
     const booted = this.ready;
     this.ready = booted.then(async (info) => {
       if (this.openFiles) await this.request("open", this.openArgs || {}, { files: this.openFiles });
+      else if (this.openUrlArgs) await this.request("open_url", this.openUrlArgs);
       return info;
     });
     this.ready.catch(() => {});

@@ -14,7 +14,7 @@ import numpy as np
 from .. import dtypes, tensors
 from ..errors import ChecksumError, FormatError, NotFoundError, UnsupportedError
 from ..proto import checkpoint_pb2
-from ..sources import Source, display_path, read_exact
+from ..sources import Source, display_path, prefetch, read_exact
 from . import crc32c
 from .checkpoint import object_paths
 from .table import Table
@@ -179,6 +179,25 @@ class Bundle:
             out[index] = self._read_one(f"{name} slice {extents}", e.dtype, sshape, sn,
                                         p.shard_id, p.offset, p.size, p.crc32c)
         return out
+
+    def prefetch(self, names) -> None:
+        """Announce tensors about to be read: the source may fetch their bytes now, coalesced per shard
+        (reads stay CRC-checked by read())."""
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for name in names:
+            e = self.entries.get(name)
+            if e is None or e.dtype.name.startswith("unknown"):
+                continue
+            if not e.slices:
+                spans.setdefault(e.shard_id, []).append((e.offset, e.size))
+                continue
+            for extents in e.slices:
+                p = self._slice_entries.get(slice_key(e.name, extents))
+                if p is not None:
+                    spans.setdefault(p.shard_id, []).append((p.offset, p.size))
+        for shard, s in spans.items():
+            if 0 <= shard < self.header.num_shards:
+                prefetch(self.source, self.shard_path(shard), s)
 
     def _alloc(self, e: TensorEntry, n: int) -> np.ndarray:
         if e.dtype.name != "string" and n * e.dtype.itemsize > sum(

@@ -20,6 +20,11 @@ def open_model(args, buffers, reader, progress) -> dict:
     # name files by these paths).
     src = FileSource(entries, reader)
     src.rename(flat_savedmodel_layout(src.list()))
+    return open_source(src, args, progress)
+
+
+def open_source(src, args: dict, progress) -> dict:
+    """Open what a source holds (args "path": which candidate; none: the top folder, else the first)."""
     paths = src.list()
     candidates = find_candidates(paths)
     progress("Reading the model…", 0.2)

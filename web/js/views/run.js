@@ -25,11 +25,95 @@ export async function show(el, ctx, params) {
   if (!pick) pick = sigs.find((x) => x.sig.key === "serving_default" && x.tags === "serve")
     || sigs.find((x) => x.sig.key === "serving_default") || sigs[0];
   const key = `${ctx.generation}|${pick.tags}|${pick.sig.key}`;
-  if (current && current.key === key && el.contains(current.el)) return;
+  if (current && current.key === key && el.contains(current.el)) { applyShared(ctx, params); return; }
   for (const k of panels.keys()) if (!k.startsWith(`${ctx.generation}|`)) panels.delete(k);
   if (!panels.has(key)) panels.set(key, buildPanel(ctx, pick, sigs, key));
   current = panels.get(key);
   clear(el).append(current.el);
+  applyShared(ctx, params);
+}
+
+// ------------------------------------------------------------------ share links: inputs in the URL hash
+// in.<key>=<JSON> (inputs up to SHARE_INLINE_MAX characters), ex.<key>=<example index> (an example of the
+// published model), run=1: the link runs the signature once opened.
+
+const SHARE_INLINE_MAX = 4000;
+let sharedApplied = "";
+
+/** Hash parameters that reproduce the current Run view's inputs (empty when the view was never shown). */
+export function shareParams() {
+  if (!current) return {};
+  const out = { sig: current.sig, tags: current.tags };
+  let complete = true;
+  for (const e of current.editors) {
+    const key = e.spec.key;
+    if (e.mode === "json") {
+      const text = e.text.value;
+      const ex = e.jsonExamples?.findIndex((x) => x.text === text) ?? -1;
+      let compact = text;
+      try { compact = JSON.stringify(uniformAsFill(JSON.parse(text))); } catch { /* sent as typed */ }
+      if (compact.length <= SHARE_INLINE_MAX) out[`in.${key}`] = compact;
+      else if (ex >= 0) out[`ex.${key}`] = String(ex);
+      else complete = false;
+    } else if (e.mode === "image" && e.image?.exact && e.image.index != null) out[`img.${key}`] = String(e.image.index);
+    else complete = false;
+  }
+  if (complete) out.run = "1";
+  return out;
+}
+
+/** A nested list whose elements are all the same number as {"shape", "fill"} (the JSON editor reads both). */
+function uniformAsFill(v) {
+  if (!Array.isArray(v)) return v;
+  const shape = [];
+  for (let x = v; Array.isArray(x); x = x[0]) shape.push(x.length);
+  const flat = v.flat(Infinity);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (!flat.length || flat.length !== n || typeof flat[0] !== "number" || flat.some((x) => x !== flat[0])) return v;
+  return { shape, fill: flat[0] };
+}
+
+function applyShared(ctx, params) {
+  const keys = Object.keys(params).filter((k) => /^(in|ex|img)\./.test(k));
+  const stamp = `${ctx.generation}|${keys.map((k) => `${k}=${params[k]}`).join("&")}|${params.run}`;
+  if (!keys.length || stamp === sharedApplied || !current) return;
+  sharedApplied = stamp;
+  for (const e of current.editors) {
+    const key = e.spec.key;
+    if (params[`in.${key}`] != null) { e.setMode("json"); e.text.value = params[`in.${key}`]; }
+    else if (params[`ex.${key}`] != null && e.jsonExamples?.[Number(params[`ex.${key}`])]) {
+      e.setMode("json");
+      e.text.value = e.jsonExamples[Number(params[`ex.${key}`])].text;
+    } else if (params[`img.${key}`] != null && e.pickExample) {
+      e.setMode("image");
+      e.pickExample(Number(params[`img.${key}`]));
+    }
+  }
+  if (params.run === "1") current.runBtn.click();
+}
+
+/** The inputs as `smlens publish --examples` reads them: {"examples": [{"name", "inputs": {key: value}}]}. */
+function exampleFile(editors, name) {
+  const inputs = {};
+  for (const e of editors) {
+    const key = e.spec.key;
+    if (e.mode === "json") {
+      try { inputs[key] = JSON.parse(e.text.value); } catch { throw new Error(`input '${key}': not valid JSON`); }
+    } else if (e.mode === "image" && e.image?.exact) inputs[key] = reshape(e.image.exact, e.imageOptions().shape);
+    else throw new Error(`input '${key}': only JSON inputs and picked examples can be saved (switch it to JSON)`);
+  }
+  return { examples: [{ name, inputs }] };
+}
+
+/** Examples of a published model for one input: [{name, text}] (smlens-examples.json or the demo's). */
+function jsonExamples(examples, key) {
+  const items = Array.isArray(examples?.examples) ? examples.examples : [];
+  const out = [];
+  items.forEach((it, i) => {
+    const v = it && typeof it === "object" && it.inputs && typeof it.inputs === "object" ? it.inputs[key] : undefined;
+    if (v !== undefined) out.push({ name: String(it.name ?? (it.label != null ? `label ${it.label}` : `example ${i}`)), text: JSON.stringify(v) });
+  });
+  return out;
 }
 
 function buildPanel(ctx, pick, sigs, key) {
@@ -50,6 +134,13 @@ function buildPanel(ctx, pick, sigs, key) {
   const timing = h("span", { class: "muted", "data-testid": "run-timing" });
   const note = h("span", { class: "muted", hidden: true }, "Cancel restarts the Python runtime and re-opens the model.");
   runBtn.addEventListener("click", () => doRun(ctx, pick, editors, outputs, { runBtn, cancelBtn, timing, note }));
+  const saveBtn = h("button", { class: "btn", "data-testid": "save-example",
+    title: "Download these inputs as an examples file for `smlens publish --examples`" }, "Save as example");
+  saveBtn.addEventListener("click", () => {
+    try {
+      download(`${safeFileName(pick.sig.key)}-example.json`, JSON.stringify(exampleFile(editors, pick.sig.key)), "application/json");
+    } catch (err) { ctx.showError(err, "Could not save the example"); }
+  });
   cancelBtn.addEventListener("click", async () => {
     if (!running) return;
     cancelBtn.disabled = true;
@@ -69,7 +160,7 @@ function buildPanel(ctx, pick, sigs, key) {
     }
   });
   const perInput = [h("div", null, sig.inputs.length ? editors.map((e) => e.el)
-    : h("p", { class: "muted" }, "This signature takes no inputs.")), h("div", { class: "run-bar" }, runBtn, cancelBtn, timing, note)];
+    : h("p", { class: "muted" }, "This signature takes no inputs.")), h("div", { class: "run-bar" }, runBtn, cancelBtn, saveBtn, timing, note)];
   const tfs = servingMode(ctx, pick, { perInput, outputs, showOutputs: (res) => renderOutputs(ctx, outputs, res) });
   const el = h("div", { class: "run-view" },
     h("div", { class: "toolbar" }, h("label", null, "Signature ", select),
@@ -77,7 +168,7 @@ function buildPanel(ctx, pick, sigs, key) {
     h("div", { class: "toolbar" }, h("h2", { class: "grow" }, `Inputs (${sig.inputs.length})`), tfs.tabs),
     perInput, tfs.pane,
     h("h2", null, "Outputs"), outputs);
-  return { key, el, editors, outputs };
+  return { key, el, editors, outputs, runBtn, sig: pick.sig.key, tags: pick.tags };
 }
 
 // ------------------------------------------------------------------ input editors
@@ -103,7 +194,15 @@ function inputEditor(ctx, spec, sig) {
     "data-testid": `input-${spec.key}`, "aria-label": `Value of ${spec.key} as JSON` });
   text.value = spec.example;
   editor.text = text;
-  editor.panes.json = h("div", null, text,
+  editor.jsonExamples = jsonExamples(ctx.examples, spec.key);
+  let exampleSelect = null;
+  if (editor.jsonExamples.length) {
+    text.value = editor.jsonExamples[0].text;
+    exampleSelect = h("select", { "aria-label": `Example for ${spec.key}`, "data-testid": `example-select-${spec.key}` },
+      editor.jsonExamples.map((x, i) => h("option", { value: String(i) }, x.name)));
+    exampleSelect.addEventListener("change", () => { text.value = editor.jsonExamples[Number(exampleSelect.value)].text; });
+  }
+  editor.panes.json = h("div", null, exampleSelect ? h("div", null, h("label", null, "Example ", exampleSelect)) : null, text,
     h("div", { class: "muted" }, "Nested lists (JSON), e.g. [[1.0, 2.0]]; for large inputs {\"shape\": [1, 224, 224, 3], \"fill\": 0.5}."));
 
   // .npy / .npz
@@ -132,6 +231,7 @@ function inputEditor(ctx, spec, sig) {
     body);
   const demoImage = geo && ctx.examples && editor.examples && editor.examples.length;
   editor.setMode(demoImage ? "image" : isExample && spec.example_features?.length ? "example" : "json");
+  if (demoImage) editor.pickExample?.(0);     // the first example's exact values: Run works at once
   return editor;
 }
 
@@ -170,9 +270,11 @@ function imagePane(ctx, spec, editor, geo) {
   // Value range: the examples' range when there are examples (e.g. 0..16 for the digits demo), else 0..1.
   let lo = 0, hi = 1;
   if (editor.examples.length) {
-    const all = editor.examples.flatMap((e) => e.values);
-    lo = Math.min(0, ...all);
-    hi = Math.max(...all) > 1.5 ? Math.max(...all) : 1;
+    // a loop, not Math.min(...values): a 224×224×3 example is more arguments than a call may take
+    let vmin = Infinity, vmax = -Infinity;
+    for (const e of editor.examples) for (const v of e.values) { if (v < vmin) vmin = v; if (v > vmax) vmax = v; }
+    lo = Math.min(0, vmin);
+    hi = vmax > 1.5 ? vmax : 1;
     if (hi > 1.5 && hi <= 16) hi = 16;
     else if (hi > 16) hi = 255;
   }
@@ -216,13 +318,14 @@ function imagePane(ctx, spec, editor, geo) {
       const b = h("button", { type: "button", title: `Example ${i}${ex.label != null ? `, label ${ex.label}` : ""}`,
         "data-testid": `example-${i}` }, cv, ex.label != null ? String(ex.label) : `#${i}`);
       b.addEventListener("click", () => {
-        editor.image = { exact: ex.values, label: ex.label };
+        editor.image = { exact: ex.values, label: ex.label, index: i };
         showPixels(preview, grayToRgba(gray, lo, hi), W, H);
         preview.dataset.ready = "1";
         status.textContent = `example ${i}${ex.label != null ? ` (label ${ex.label})` : ""}: exact values`;
       });
       box.append(b);
     });
+    editor.pickExample = (i) => box.children[i]?.click();
     parts.push(h("div", null, h("div", { class: "muted" }, "Examples from the demo"), box));
   }
   parts.push(h("div", { class: "toolbar" }, h("label", null, "black = ", minIn), h("label", null, "white = ", maxIn),
