@@ -328,6 +328,6 @@ def open(target: "str | os.PathLike | Source", path: str = "") -> Model:  # noqa
     try:
         return open_source(src, base)
     except NotFoundError as e:
-        if e.path == display_path(src, base):
+        if e.path == display_path(src, base) and not os.path.exists(p):  # keep "not a model file" & co
             raise NotFoundError("no such file or directory", p) from None
         raise
