@@ -154,16 +154,15 @@ def is_default(op_def: OpDef, name: str, value) -> bool:
 
 # ------------------------------------------------------------------ node validation (TF's ValidateNodeDef)
 
-def validate_node(op_def: OpDef, attrs: dict) -> str | None:
-    """Why TensorFlow would reject a node of this op with these decoded attrs (None: it would not): a
-    required attr missing, an attr the op does not define (names starting with "_" are free), a value of
-    the wrong type, outside the allowed values or under the minimum."""
+def validate_node(op_def: OpDef, attrs: dict, present: set[str] | frozenset = frozenset()) -> str | None:
+    """Why TensorFlow's graph import would reject a node of this op with these decoded attrs (None: it would
+    not): a required attr missing, a value of the wrong type, outside the allowed values or under the minimum.
+    Attrs the OpDef does not define pass (the importer ignores them); `present` names attrs that are set
+    but not decoded (function attr placeholders)."""
     for name, value in attrs.items():
-        if name.startswith("_"):
-            continue
         attr = op_def.attrs.get(name)
         if attr is None:
-            return f"attr {name!r} is not defined by {op_def.name}"
+            continue
         err = attr_type_error(attr, value)
         if err:
             return f"attr {name!r}: {err}"
@@ -171,7 +170,7 @@ def validate_node(op_def: OpDef, attrs: dict) -> str | None:
         if err:
             return f"attr {name!r}: {err}"
     for name, attr in op_def.attrs.items():
-        if name not in attrs and not attr.has_default:
+        if name not in attrs and name not in present and not attr.has_default:
             return f"missing required attr {name!r}"
     return None
 
