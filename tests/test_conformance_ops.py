@@ -96,3 +96,19 @@ def test_is_default_compares_decoded_values():
     assert not optable.is_default(conv, "strides", [1, 1, 1, 1])   # required: no default to hide
     cast = optable.get("Cast")
     assert optable.is_default(cast, "Truncate", False) and not optable.is_default(cast, "Truncate", 0)
+
+
+def test_graph_view_marks_default_attrs_and_summarizes_ops():
+    from pathlib import Path
+
+    import smlens
+    from smlens.views.graph import graph_json
+    model = smlens.open(str(Path(__file__).resolve().parent / "data" / "corpus" / "simple_save" / "model"))
+    g = graph_json(model.meta_graph())
+    nodes = {n["name"]: n for n in g["nodes"]}
+    mm = {a["key"]: a for a in nodes["MatMul"]["attrs"]}
+    assert mm["T"]["default"] is False                      # required: never hidden
+    for key in ("transpose_a", "transpose_b"):
+        assert mm[key]["default"] is (mm[key]["text"] == "false")
+    assert g["op_summaries"]["MatMul"].startswith("Multiply the matrix")
+    assert set(g["op_summaries"]) <= {n["op"] for n in g["nodes"]}
