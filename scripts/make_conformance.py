@@ -50,10 +50,217 @@ def show_na() -> None:
             print(f"show_na/{name}: {out.stdout.strip().splitlines()[-1][:100]}")
 
 
-PARTS = {"show_na": show_na}
+# ---------------------------------------------------------------- models (zoo layout)
+
+def models(names: list[str] | None = None) -> None:
+    import make_zoo_tf as zoo
+    zoo.OUT = OUT / "models"
+    builders = _model_cases(zoo)
+    for name in names or list(builders):
+        zoo.write_case(name, builders[name])
+
+
+def _model_cases(zoo) -> dict:
+    import numpy as np
+    import tensorflow as tf
+    from make_zoo_tf import Run, s, spec
+
+    cases = {}
+
+    def case(description, features):
+        def deco(fn):
+            def build(path):
+                runs = fn(path)
+                return {"recorder": zoo.record_tf2(path, runs), "description": description, "features": features}
+            cases[fn.__name__] = build
+            return fn
+        return deco
+
+    rng = np.random.default_rng(11)
+
+    @case("the speech-commands audio front end and WAV codecs", [
+        "DecodeWav (all channels / desired_channels / desired_samples: pad and truncate)", "EncodeWav",
+        "AudioSpectrogram (magnitude and magnitude_squared, stride < window)", "Mfcc (default and custom params)"])
+    def audio(path):
+        class Audio(tf.Module):
+            @tf.function(input_signature=[spec([], tf.string)])
+            def decode(self, wav):
+                a, rate = tf.audio.decode_wav(wav)
+                mono, _ = tf.audio.decode_wav(wav, desired_channels=1, desired_samples=300)
+                short, _ = tf.audio.decode_wav(wav, desired_channels=2, desired_samples=50)
+                return {"audio": a, "rate": rate, "mono": mono, "short": short,
+                        "reencoded": tf.audio.encode_wav(a, rate)}
+
+            @tf.function(input_signature=[spec([None, None]), spec([], tf.int32)])
+            def encode(self, audio, rate):
+                return {"wav": tf.audio.encode_wav(audio, rate)}
+
+            @tf.function(input_signature=[spec([None, None]), spec([], tf.int32)])
+            def features(self, audio, rate):
+                spec_sq = tf.raw_ops.AudioSpectrogram(input=audio, window_size=64, stride=24, magnitude_squared=True)
+                spec_mag = tf.raw_ops.AudioSpectrogram(input=audio, window_size=50, stride=50,
+                                                       magnitude_squared=False)
+                mfcc = tf.raw_ops.Mfcc(spectrogram=spec_sq, sample_rate=rate)
+                mfcc2 = tf.raw_ops.Mfcc(spectrogram=spec_sq, sample_rate=rate, upper_frequency_limit=3000.0,
+                                        lower_frequency_limit=100.0, filterbank_channel_count=20,
+                                        dct_coefficient_count=8)
+                return {"spec_sq": spec_sq, "spec_mag": spec_mag, "mfcc": mfcc, "mfcc2": mfcc2}
+
+        m = Audio()
+        tf.saved_model.save(m, str(path), signatures={"decode": m.decode, "encode": m.encode,
+                                                      "features": m.features})
+        t = np.arange(400) / 8000.0
+        stereo = np.stack([0.5 * np.sin(2 * np.pi * 440 * t), 0.3 * np.sin(2 * np.pi * 1250 * t + 0.5)], axis=1)
+        stereo = (stereo + rng.normal(0, 0.05, stereo.shape)).clip(-1, 1).astype(np.float32)
+        wav = tf.audio.encode_wav(stereo, 8000).numpy()
+        loud = np.array([[1.5, -1.2], [0.99999, -1.0], [0.5, 1e-6], [-0.00002, 0.25]], np.float32)
+        mono = (0.6 * np.sin(2 * np.pi * 700 * np.arange(1000) / 16000.0)).astype(np.float32)[:, None]
+        return [Run("decode", {"wav": np.array(wav, dtype=object)}),
+                Run("encode", {"audio": loud, "rate": np.int32(22050)}),
+                Run("features", {"audio": stereo, "rate": np.int32(8000)}, tol={"*": {"rtol": 2e-4, "atol": 2e-4}}),
+                Run("features", {"audio": mono, "rate": np.int32(16000)}, tol={"*": {"rtol": 2e-4, "atol": 2e-4}})]
+
+    @case("quantization ops: QuantizeV2/Dequantize in every mode, QuantizeAndDequantize V2/V3/V4, FakeQuant*", [
+        "QuantizeV2 MIN_COMBINED / MIN_FIRST / SCALED, HALF_AWAY_FROM_ZERO / HALF_TO_EVEN, narrow_range, axis",
+        "qint8 / quint8 / qint16 / quint16 / qint32 outputs (bitcast to ints in the signature)",
+        "Dequantize every mode, per-axis, dtype=bfloat16",
+        "QuantizeAndDequantizeV2 (range_given, signed_input, round_mode, narrow_range, axis), V3, V4",
+        "FakeQuantWithMinMaxArgs / Vars / VarsPerChannel (num_bits, narrow_range)"])
+    def quantize(path):
+        Q = tf.quantization
+
+        class Quant(tf.Module):
+            @tf.function(input_signature=[spec([None, 3]), spec([]), spec([])])
+            def quantize(self, x, lo, hi):
+                out = {}
+                for mode in ("MIN_COMBINED", "MIN_FIRST", "SCALED"):
+                    for rmode in ("HALF_AWAY_FROM_ZERO", "HALF_TO_EVEN"):
+                        if mode != "SCALED" and rmode == "HALF_TO_EVEN":
+                            continue
+                        for T, bits in ((tf.qint8, tf.int8), (tf.quint8, tf.uint8), (tf.qint16, tf.int16),
+                                        (tf.quint16, tf.uint16), (tf.qint32, tf.int32)):
+                            if mode == "SCALED" and T in (tf.quint8, tf.quint16):
+                                continue
+                            for narrow in ((False, True) if mode == "SCALED" else (False,)):
+                                q, qmin, qmax = Q.quantize(x, lo, hi, T, mode=mode, round_mode=rmode,
+                                                           narrow_range=narrow)
+                                k = f"{mode}_{rmode[:4]}_{T.name}{'_n' if narrow else ''}"
+                                out[k] = tf.bitcast(q, bits)
+                                out[k + "_min"] = qmin
+                                out[k + "_max"] = qmax
+                                out[k + "_deq"] = Q.dequantize(q, qmin, qmax, mode=mode, narrow_range=narrow)
+                return out
+
+            @tf.function(input_signature=[spec([None, 3]), spec([3]), spec([3])])
+            def per_channel(self, x, lo, hi):
+                q, qmin, qmax = Q.quantize(x, lo, hi, tf.qint8, mode="SCALED", axis=1)
+                q2, _, _ = Q.quantize(x, lo, hi, tf.quint8, mode="MIN_COMBINED", axis=1)
+                return {"q": tf.bitcast(q, tf.int8), "min": qmin, "max": qmax,
+                        "deq": Q.dequantize(q, qmin, qmax, mode="SCALED", axis=1),
+                        "deq_bf16": tf.cast(Q.dequantize(q2, lo, hi, mode="MIN_COMBINED", axis=1,
+                                                         dtype=tf.bfloat16), tf.float32),
+                        "q2": tf.bitcast(q2, tf.uint8),
+                        "deq2": Q.dequantize(q2, lo, hi, mode="MIN_COMBINED", axis=1)}
+
+            @tf.function(input_signature=[spec([None, 3]), spec([]), spec([]), spec([3]), spec([3])])
+            def qdq(self, x, lo, hi, clo, chi):
+                out = {}
+                for signed in (True, False):
+                    for rng_given in (True, False):
+                        for rmode in ("HALF_TO_EVEN", "HALF_UP"):
+                            for narrow in (False, True):
+                                k = f"v2_{'s' if signed else 'u'}{'r' if rng_given else ''}_{rmode}{'_n' if narrow else ''}"
+                                out[k] = tf.raw_ops.QuantizeAndDequantizeV2(
+                                    input=x, input_min=lo, input_max=hi, signed_input=signed, num_bits=5,
+                                    range_given=rng_given, round_mode=rmode, narrow_range=narrow)
+                out["v3_axis"] = tf.raw_ops.QuantizeAndDequantizeV3(input=x, input_min=clo, input_max=chi,
+                                                                    num_bits=tf.constant(4), axis=1)
+                out["v2_axis_auto"] = tf.raw_ops.QuantizeAndDequantizeV2(input=x, input_min=clo, input_max=chi,
+                                                                         range_given=False, axis=1, num_bits=3)
+                out["v3"] = tf.raw_ops.QuantizeAndDequantizeV3(input=x, input_min=lo, input_max=hi,
+                                                               num_bits=tf.constant(6), range_given=False)
+                out["v3_given"] = tf.raw_ops.QuantizeAndDequantizeV3(input=x, input_min=lo, input_max=hi,
+                                                                     num_bits=tf.constant(3), signed_input=False,
+                                                                     narrow_range=True)
+                out["v4"] = tf.raw_ops.QuantizeAndDequantizeV4(input=x, input_min=lo, input_max=hi, num_bits=7,
+                                                               range_given=True, round_mode="HALF_UP")
+                out["fq_args"] = tf.quantization.fake_quant_with_min_max_args(x, -1.5, 2.0, num_bits=6)
+                out["fq_args_n"] = tf.quantization.fake_quant_with_min_max_args(x, 0.3, 1.7, num_bits=8,
+                                                                                narrow_range=True)
+                out["fq_args_default"] = tf.quantization.fake_quant_with_min_max_args(x)
+                out["fq_vars"] = tf.quantization.fake_quant_with_min_max_vars(x, lo, hi, num_bits=4)
+                out["fq_vars_n"] = tf.quantization.fake_quant_with_min_max_vars(x, lo, hi, narrow_range=True)
+                out["fq_pc"] = tf.quantization.fake_quant_with_min_max_vars_per_channel(x, clo, chi, num_bits=5)
+                out["fq_pc_n"] = tf.quantization.fake_quant_with_min_max_vars_per_channel(x, clo, chi,
+                                                                                          narrow_range=True)
+                return out
+
+        m = Quant()
+        tf.saved_model.save(m, str(path), signatures={"quantize": m.quantize, "per_channel": m.per_channel,
+                                                      "qdq": m.qdq})
+        x = np.concatenate([rng.uniform(-3, 3, (6, 3)), [[0.0, 2.5, -2.5], [1e-3, -1e-3, 0.5], [7.0, -7.0, 0.0]],
+                            np.array([[-1.0, 0.25, 1.5]]) * 1.0], 0).astype(np.float32)
+        halfway = (np.arange(-8, 9, dtype=np.float32) / 4.0 + 1.0 / 8.0).reshape(-1, 1).repeat(3, 1)
+        f32 = np.float32
+        return [Run("quantize", {"x": x, "lo": f32(-2.0), "hi": f32(3.0)}),
+                Run("quantize", {"x": x, "lo": f32(0.5), "hi": f32(0.5)}),
+                Run("quantize", {"x": halfway, "lo": f32(-1.0), "hi": f32(1.0)}),
+                Run("per_channel", {"x": x, "lo": np.array([-1.0, -3.0, 0.0], f32), "hi": np.array([1.0, 2.0, 4.0], f32)}),
+                Run("qdq", {"x": x, "lo": f32(-2.0), "hi": f32(3.0), "clo": np.array([-1.0, -3.0, -0.5], f32),
+                            "chi": np.array([1.0, 2.0, 4.0], f32)}),
+                Run("qdq", {"x": halfway, "lo": f32(-1.0), "hi": f32(1.0), "clo": np.array([-1.0, -2.0, 0.0], f32),
+                            "chi": np.array([1.0, 2.0, 1.0], f32)})]
+
+    @case("tf.map_fn over a batch of encoded images (the TF Serving image signature) and ReadFile of an asset", [
+        "map_fn over a string vector with DecodeImage/DecodeJpeg/DecodePng in the body (TensorList of strings)",
+        "tf.io.read_file of a tf.saved_model.Asset at run time", "map_fn over a 2-D string tensor (rows)"])
+    def map_strings(path):
+        tmp = Path(tempfile.mkdtemp())
+        (tmp / "notes.txt").write_bytes(b"line one\nzwei \xc3\xa9\n")
+
+        class Images(tf.Module):
+            def __init__(self):
+                self.notes = tf.saved_model.Asset(str(tmp / "notes.txt"))
+
+            @tf.function(input_signature=[spec([None], tf.string)])
+            def serve(self, images):
+                def decode(b):
+                    img = tf.io.decode_image(b, channels=3, expand_animations=False)
+                    return tf.image.resize(tf.cast(img, tf.float32), [4, 4])
+                batch = tf.map_fn(decode, images, fn_output_signature=tf.float32)
+                sizes = tf.map_fn(lambda b: tf.shape(tf.io.decode_png(b))[:2], images, fn_output_signature=tf.int32)
+                return {"batch": batch, "sizes": sizes}
+
+            @tf.function(input_signature=[spec([None, 2], tf.string)])
+            def rows(self, words):
+                return {"joined": tf.map_fn(lambda r: tf.strings.reduce_join(r, separator="+"), words,
+                                            fn_output_signature=tf.string),
+                        "firsts": tf.map_fn(lambda r: r[0], words)}
+
+            @tf.function(input_signature=[])
+            def notes_file(self):
+                text = tf.io.read_file(self.notes.asset_path)
+                return {"text": text, "lines": tf.strings.split(text, "\n")}
+
+        m = Images()
+        tf.saved_model.save(m, str(path), signatures={"serve": m.serve, "rows": m.rows, "notes": m.notes_file})
+        shutil.rmtree(tmp)
+        pics = [tf.io.encode_png(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).numpy() for h, w in ((5, 7), (4, 4))]
+        gray = tf.io.encode_png(rng.integers(0, 255, (6, 3, 1), dtype=np.uint8)).numpy()
+        return [Run("serve", {"images": s(*pics, gray)}, tol={"*": {"rtol": 1e-5, "atol": 1e-4}}),
+                Run("rows", {"words": np.array([[b"a", b"b"], ["é".encode(), b""]], dtype=object)}),
+                Run("notes", {})]
+
+    return cases
+
+
+PARTS = {"show_na": show_na, "models": models}
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["models"] and len(argv) > 1:
+        models(argv[1:])
+        return 0
     for part in argv or list(PARTS):
         PARTS[part]()
     return 0

@@ -11,6 +11,7 @@ _MODULES = [
     "ragged_ops", "image_ops", "codec_ops", "string_ops", "unicode_ops", "special_ops", "set_ops", "sparse_ops", "parsing_ops",
     "random_ops", "spectral_ops",
     "linalg_ops", "control_ops", "resource_ops", "table_ops", "list_ops", "tfjs_ops", "rnn_ops", "ctc_ops",
+    "quantize_ops", "audio_ops", "io_ops",
 ]
 
 for _m in _MODULES:
