@@ -254,7 +254,44 @@ def _model_cases(zoo) -> dict:
     return cases
 
 
-PARTS = {"show_na": show_na, "models": models}
+# ---------------------------------------------------------------- V1 checkpoints: names in TF's hash order
+
+def v1_order() -> None:
+    import numpy as np
+    import tensorflow as tf
+    v1 = tf.compat.v1
+    dest = OUT / "v1_order"
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    cases = {"few": 5, "rehash_29": 20, "rehash_127": 70, "many": 300}
+    for name, count in cases.items():
+        g = tf.Graph()
+        with g.as_default():
+            for i in range(count):
+                scope = ["dense", "conv2d", "batch_norm", "embedding/weights", "lstm_cell"][i % 5]
+                v1.get_variable(f"{scope}_{i}/{'kernel' if i % 3 else 'bias'}", shape=[1 + i % 3],
+                                initializer=v1.constant_initializer(float(i)))
+            if name == "many":
+                v1.get_variable("partitioned", shape=[40, 2], initializer=v1.zeros_initializer(),
+                                partitioner=v1.fixed_size_partitioner(3))
+            saver = v1.train.Saver(write_version=v1.train.SaverDef.V1, sharded=(name == "many"))
+            with v1.Session(graph=g) as sess:
+                sess.run(v1.global_variables_initializer())
+                (dest / name).mkdir(parents=True, exist_ok=True)
+                prefix = saver.save(sess, str(dest / name / "model.ckpt"), write_meta_graph=False)
+        target = prefix if (dest / name / "model.ckpt").exists() else str(dest / name / "model.ckpt-?????-of-?????")
+        out = subprocess.run([sys.executable, "-m", "tensorflow.python.tools.inspect_checkpoint",
+                              "--file_name", target], capture_output=True, text=True, check=True,
+                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        (dest / name / "inspect.txt").write_text(out.stdout)
+        for leftover in (dest / name).glob("checkpoint"):
+            leftover.unlink()
+        print(f"v1_order/{name}: {len(out.stdout.splitlines())} lines, files "
+              f"{sorted(p.name for p in (dest / name).iterdir())}")
+
+
+PARTS = {"show_na": show_na, "models": models, "v1_order": v1_order}
 
 
 def main(argv: list[str]) -> int:
