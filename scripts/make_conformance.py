@@ -251,6 +251,45 @@ def _model_cases(zoo) -> dict:
                 Run("rows", {"words": np.array([[b"a", b"b"], ["é".encode(), b""]], dtype=object)}),
                 Run("notes", {})]
 
+    @case("TF CPU numerics: denormals flushed to zero (FTZ/DAZ) in computing kernels, kept by copies", [
+        "log(sigmoid(-88.5)) = -inf", "float32/float64/bfloat16 subnormal results and inputs flushed",
+        "float16 subnormals kept", "Identity/ConcatV2/GatherV2/Select/Neg keep subnormal bits",
+        "comparisons see flushed inputs", "reductions and MatMul on subnormal inputs"])
+    def ftz(path):
+        # relu(-0.0) is -0.0 in TF (Eigen's max keeps x on ties), +0.0 in smlens: the sign of that zero is not
+        # compared; an atol below the smallest subnormal still tells a subnormal from a zero
+        exact = {"*": {"rtol": 0.0, "atol": 0.0}, "relu": {"rtol": 0.0, "atol": 1e-45}}
+
+        class Ftz(tf.Module):
+            @tf.function(input_signature=[spec([4]), spec([2]), spec([2], tf.float16), spec([2], tf.float64),
+                                          spec([])])
+            def numerics(self, x, big, h, d, zero):
+                sub = x[:2]
+                return {"logsig": tf.math.log(tf.sigmoid(zero - 88.5)),
+                        "sigmoid": tf.sigmoid(tf.stack([zero - 88.5, zero - 100.0])),
+                        "exp": tf.exp(tf.stack([zero - 88.0, zero - 100.0])),
+                        "mul_tiny": big * (zero + 1e-30), "div": big / (zero + 1e30),
+                        "square": tf.square(zero + 1e-20), "sqrt": tf.sqrt(tf.abs(x)), "relu": tf.nn.relu(x),
+                        "add": x + zero, "mul": x * (zero + 2.0), "sub_tanh": tf.tanh(sub),
+                        "equal0": tf.equal(x, zero), "less": tf.less(x, zero + 1e-41),
+                        "sum": tf.reduce_sum(sub), "max": tf.reduce_max(sub),
+                        "matmul": tf.matmul(tf.reshape(x, [1, 4]), tf.ones([4, 1])),
+                        "to64": tf.cast(x, tf.float64) * tf.cast(zero + 0.5, tf.float64),
+                        "f64": d * tf.cast(zero + 1e-20, tf.float64),
+                        "identity": tf.identity(x), "concat": tf.concat([sub, x], 0), "gather": tf.gather(x, [1, 0]),
+                        "select": tf.where(x > zero + 0.5, zero + 7.0, x), "neg": -x,
+                        "bf16_mul": tf.cast(tf.cast(big * (zero + 1e-28), tf.bfloat16) * tf.cast(zero + 0.5,
+                                                                                              tf.bfloat16), tf.float32),
+                        "bf16_cast": tf.cast(tf.cast(sub, tf.bfloat16), tf.float32),
+                        "f16_mul": h * tf.cast(zero + 0.01, tf.float16)}
+
+        m = Ftz()
+        tf.saved_model.save(m, str(path), signatures={"numerics": m.numerics})
+        f32 = np.float32
+        return [Run("numerics", {"x": np.array([1e-40, -1e-40, 4.0, 0.0], f32), "big": np.array([1e-10, 3.0], f32),
+                                 "h": np.array([1e-4, 3e-5], np.float16), "d": np.array([1e-300, 2.0]),
+                                 "zero": f32(0.0)}, tol=exact)]
+
     return cases
 
 

@@ -17,4 +17,8 @@ _MODULES = [
 for _m in _MODULES:
     importlib.import_module(f"{__name__}.{_m}")
 
+from .ftz import install as _install_ftz  # noqa: E402 - after every kernel is registered
+
+_install_ftz(KERNELS)  # TF's CPU numerics: denormals flushed to zero (see ftz.py)
+
 __all__ = ["KERNELS", "REQUIRED", "FuncAttr", "OpContext", "OpSpec", "op"]

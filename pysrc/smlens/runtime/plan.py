@@ -40,9 +40,10 @@ class SignaturePlan:
             raise InputError(f"signature {self.signature.key!r} has no input {', '.join(map(repr, unknown))}; "
                              f"it expects: {expected(specs)}")
         fed = {key for key, _, _ in self._inputs}
-        absent = [k for k in fed if k not in inputs]
+        absent = [k for k in specs if k in fed and k not in inputs]
         if absent and all(specs[k].optional for k in absent):
             raise _Omitted(frozenset(absent))
+        absent = [k for k in absent if not specs[k].optional]
         if absent:
             raise InputError(f"signature {self.signature.key!r}: missing input "
                              f"{', '.join(map(repr, absent))}; it expects: {expected(specs)}")
