@@ -14,12 +14,14 @@ underflows to 0) and `sqrt(1e-40)` is 0. Observed on TF 2.21 (scripts/make_confo
   from and to bfloat16 and float16 are integer bit manipulations).
 
 Kernels of those categories are wrapped at import (`install`): float32/float64 arrays going in and coming
-out have their subnormals replaced by signed zeros. The check is vectorized and allocates only when a
-subnormal is present.
+out have their subnormals replaced by signed zeros. The check is vectorized; results of wrapped kernels and
+read-only inputs (constants, variables) are remembered as clean and not checked again as inputs.
 """
 from __future__ import annotations
 
 import functools
+import threading
+import weakref
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -30,42 +32,99 @@ FLUSHED_CATEGORIES = {"math", "reduction", "nn", "linalg", "special", "image", "
 PRESERVING = {"Abs", "Neg", "Select", "SelectV2", "Cast", "Real", "Imag", "Conj", "Complex", "IsNan", "IsInf",
               "IsFinite", "NextAfter", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "Invert", "LeftShift", "RightShift",
               "PopulationCount", "LogicalAnd", "LogicalOr", "LogicalNot"}
-_TINY = {np.dtype(np.float32): np.float32(np.finfo(np.float32).tiny),
-         np.dtype(np.float64): np.float64(np.finfo(np.float64).tiny)}
+# kernels whose results are some of their (flushed) inputs, or integers: not scanned, only remembered as clean
+SELECTING = {"Relu", "Relu6", "MaxPool", "MaxPoolV2", "MaxPool3D", "Max", "Min", "Maximum", "Minimum",
+             "ClipByValue", "Floor", "Ceil", "Round", "Rint", "Sign", "SegmentMax", "SegmentMin",
+             "UnsortedSegmentMax", "UnsortedSegmentMin"}
+_TINY = {np.float32: np.float32(np.finfo(np.float32).tiny), np.float64: np.float64(np.finfo(np.float64).tiny)}
 
 
-def flush(x: Any) -> Any:
-    """x with float32/float64 subnormals replaced by zeros of their sign (anything else as it is)."""
+_clean: dict[int, weakref.ref] = {}   # arrays known to hold no subnormal: results of flushing kernels
+
+
+def _is_clean(a: np.ndarray) -> bool:
+    for obj in (a, a.base):
+        ref = _clean.get(id(obj)) if obj is not None else None
+        if ref is not None and ref() is obj:
+            return True
+    return False
+
+
+def _mark_clean(a: np.ndarray) -> None:
+    key = id(a)
+    try:
+        _clean[key] = weakref.ref(a, lambda _r, k=key: _clean.pop(k, None))
+    except TypeError:
+        pass
+
+
+_scratch = threading.local()
+# per float type: unsigned view, magnitude mask, and the number of positive subnormal bit patterns
+_BITS = {np.dtype(np.float32): (np.uint32, np.uint32(0x7FFFFFFF), np.uint32(0x007FFFFF)),
+         np.dtype(np.float64): (np.uint64, np.uint64(0x7FFFFFFFFFFFFFFF), np.uint64(0x000FFFFFFFFFFFFF))}
+
+
+def _subnormals(x: np.ndarray) -> np.ndarray:
+    """The mask of x's subnormals: 0 < magnitude bits <= the largest subnormal, i.e. (bits - 1) < count with
+    unsigned wrap-around for zeros. Computed in per-thread scratch buffers (no allocation per call)."""
+    utype, magnitude, count = _BITS[x.dtype]
+    key = x.dtype.char
+    bufs = getattr(_scratch, key, None)
+    if bufs is None or bufs[0].size < x.size:
+        bufs = (np.empty(max(x.size, 1 << 16), dtype=utype), np.empty(max(x.size, 1 << 16), dtype=bool))
+        setattr(_scratch, key, bufs)
+    u = bufs[0][:x.size].reshape(x.shape)
+    mask = bufs[1][:x.size].reshape(x.shape)
+    bits = (x if x.flags.c_contiguous else x.copy(order="C")).view(utype)
+    np.bitwise_and(bits, magnitude, out=u)
+    np.subtract(u, utype(1), out=u)
+    return np.less(u, count, out=mask)
+
+
+def flush(x: Any, result: bool = False) -> Any:
+    """x with float32/float64 subnormals replaced by zeros of their sign (anything else as it is). A kernel's
+    `result` is remembered as clean, so it is not checked again where it is an input; so is a read-only input
+    (a constant or a variable's value)."""
     if isinstance(x, np.ndarray):
-        tiny = _TINY.get(x.dtype)
-        if tiny is None or x.size == 0:
+        if x.dtype not in _BITS or x.size == 0 or _is_clean(x):
             return x
-        if any(st == 0 and n > 1 for st, n in zip(x.strides, x.shape)):    # a broadcast view: check (and flush) the values it repeats, not every copy
-            core = np.array(x[tuple(slice(0, 1) if st == 0 else slice(None) for st in x.strides)])
+        if any(st == 0 and n > 1 for st, n in zip(x.strides, x.shape)):    # a broadcast view: check (and flush)
+            core = np.array(x[tuple(slice(0, 1) if st == 0 else slice(None) for st in x.strides)])  # what it repeats
             flushed = flush(core)
             return x if flushed is core else np.broadcast_to(flushed, x.shape)
-        small = np.abs(x) < tiny            # zeros too: replacing them by themselves is harmless
-        if not small.any():
-            return x
-        out = x.copy()
-        out[small] = 0 * out[small]         # 0 * x keeps the sign
-        return out
-    if isinstance(x, (np.float32, np.float64)) and 0 < abs(x) < _TINY[np.dtype(type(x))]:
+        sub = _subnormals(x)
+        if sub.any():
+            x = x.copy()
+            x[sub] = 0 * x[sub]            # 0 * x keeps the sign
+            result = True
+        if result or not x.flags.writeable:
+            _mark_clean(x)
+        return x
+    if isinstance(x, (np.float32, np.float64)) and 0 < abs(x) < _TINY[type(x)]:
         return type(x)(0.0) * x
     if isinstance(x, list) and x and isinstance(x[0], np.ndarray):
-        return [flush(v) for v in x]
+        return [flush(v, result) for v in x]
     return x
 
 
-def _flushing(fn: Callable) -> Callable:
+def _remember(x: Any) -> Any:
+    if isinstance(x, np.ndarray) and x.dtype in _BITS:
+        _mark_clean(x)
+    return x
+
+
+def _flushing(fn: Callable, selecting: bool = False) -> Callable:
+    def finish(v):
+        return _remember(v) if selecting else flush(v, True)
+
     @functools.wraps(fn)
     def kernel(*args, **kwargs):
         out = fn(*(flush(a) for a in args), **kwargs)
         if isinstance(out, tuple):
-            return tuple(flush(v) for v in out)
+            return tuple(finish(v) for v in out)
         if isinstance(out, list):
-            return [flush(v) for v in out]
-        return flush(out)
+            return [finish(v) for v in out]
+        return finish(out)
     kernel.flushes_denormals = True
     return kernel
 
@@ -90,5 +149,5 @@ def install(kernels: dict) -> None:
     for name, spec in list(kernels.items()):
         if spec.category in FLUSHED_CATEGORIES and name not in PRESERVING \
                 and not getattr(spec.fn, "flushes_denormals", False):
-            fn = wrapped.setdefault(id(spec.fn), _flushing(spec.fn))
+            fn = wrapped.setdefault(id(spec.fn), _flushing(spec.fn, selecting=name in SELECTING))
             kernels[name] = replace(spec, fn=fn)
