@@ -80,3 +80,10 @@ def test_feed_by_tensor_name_uses_the_placeholders_dtype():
     np.testing.assert_array_equal(out, [2.25, 4.0])
     assert any("placeholder 'x' is float32" in str(w.message) for w in caught)
     assert s.to_json()["inputs"][0]["feed_dtype"] == "float32"
+
+
+def test_show_json_marks_optional_inputs():
+    from smlens.views import show
+    sm = open_model(_optional_model()).saved_model
+    inputs = {i["key"]: i for i in show.describe(sm)["meta_graphs"][0]["signatures"][0]["inputs"]}
+    assert inputs["scale"]["optional"] and inputs["bias"]["optional"] and "optional" not in inputs["x"]

@@ -564,12 +564,18 @@ def describe(sm: SavedModel) -> dict:
     meta_graphs = []
     for mg in sm.meta_graphs:
         sigs = []
+        with_default = {n.name for n in mg.graph_def.node if n.op == "PlaceholderWithDefault"}
         for key in sorted(mg.signature_def):
             sig = mg.signature_def[key]
+            inputs = [_tensor_info_json(k, sig.inputs[k]) for k in sorted(sig.inputs)]
+            for entry in inputs:   # an input TF may leave out: it has a default
+                if entry["encoding"] == "name" and entry["name"].split(":")[0] in with_default \
+                        and entry["name"].partition(":")[2] in ("", "0"):
+                    entry["optional"] = True
             sigs.append({
                 "key": key,
                 "method_name": sig.method_name,
-                "inputs": [_tensor_info_json(k, sig.inputs[k]) for k in sorted(sig.inputs)],
+                "inputs": inputs,
                 "outputs": [_tensor_info_json(k, sig.outputs[k]) for k in sorted(sig.outputs)],
             })
         meta_graphs.append({"tags": list(mg.meta_info_def.tags), "signatures": sigs, "ops": ops_used(mg)})
