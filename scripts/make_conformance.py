@@ -292,6 +292,32 @@ def _model_cases(zoo) -> dict:
                                  "h": np.array([1e-4, 3e-5], np.float16), "d": np.array([1e-300, 2.0]),
                                  "zero": f32(0.0)}, tol=exact)]
 
+    @case("int8 weights dequantized at run time (the quantized-weight export pattern)", [
+        "int8 Const -> Bitcast(qint8) -> Dequantize (SCALED, per-axis and MIN_COMBINED) -> MatMul / Conv2D",
+        "QuantizeV2 of activations -> Dequantize round trip inside the graph"])
+    def quantized_weights(path):
+        w8 = rng.integers(-128, 128, (3, 4), dtype=np.int8)
+        k8 = rng.integers(-128, 128, (2, 2, 3, 2), dtype=np.int8)
+
+        class QuantizedWeights(tf.Module):
+            @tf.function(input_signature=[spec([None, 3]), spec([None, 5, 5, 3])])
+            def serve(self, x, img):
+                w = tf.quantization.dequantize(tf.bitcast(tf.constant(w8), tf.qint8), -0.5, 0.5, mode="SCALED")
+                wc = tf.quantization.dequantize(tf.bitcast(tf.constant(w8), tf.qint8), [-0.1, -0.2, -0.3, -0.4],
+                                                [0.1, 0.2, 0.3, 0.4], mode="SCALED", axis=1)
+                wm = tf.quantization.dequantize(tf.bitcast(tf.constant(w8 + np.int8(0)), tf.qint8), -2.0, 1.0,
+                                                mode="MIN_COMBINED")
+                k = tf.quantization.dequantize(tf.bitcast(tf.constant(k8), tf.qint8), -0.25, 0.25, mode="SCALED")
+                q, lo, hi = tf.quantization.quantize(tf.nn.relu(x), 0.0, 6.0, tf.quint8)
+                act = tf.quantization.dequantize(q, lo, hi)
+                return {"dense": tf.matmul(x, w), "per_channel": tf.matmul(x, wc), "min_combined": tf.matmul(x, wm),
+                        "conv": tf.nn.conv2d(img, k, 1, "SAME"), "act_roundtrip": act}
+
+        m = QuantizedWeights()
+        tf.saved_model.save(m, str(path), signatures={"serve": m.serve})
+        return [Run("serve", {"x": rng.normal(0, 2, (4, 3)).astype(np.float32),
+                              "img": rng.normal(0, 1, (2, 5, 5, 3)).astype(np.float32)})]
+
     return cases
 
 
