@@ -134,14 +134,17 @@ def _describe(value) -> str:
 
 
 def _same(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, (int, float)) and math.isnan(a):
-        return isinstance(b, float) and math.isnan(b)
+    """Equal decoded attr values: dtypes by name, lists element-wise, NaN equal to NaN, and no bool/number mixing
+    (False is not the default 0)."""
     if isinstance(a, dtypes.DType) or isinstance(b, dtypes.DType):
         return getattr(a, "name", a) == getattr(b, "name", b)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return a == b and type(a) is type(b) or (isinstance(a, (int, float)) and isinstance(b, (int, float))
-                                              and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b and (isinstance(a, (int, float)) == isinstance(b, (int, float)))
 
 
 def is_default(op_def: OpDef, name: str, value) -> bool:
