@@ -58,6 +58,9 @@ def models(names: list[str] | None = None) -> None:
     builders = _model_cases(zoo)
     for name in names or list(builders):
         zoo.write_case(name, builders[name])
+        ref = zoo.OUT / name / "reference.json"     # write_case names the zoo in the description
+        ref.write_text(ref.read_text(encoding="utf-8").replace(f'"zoo_tf/{name}:', f'"conformance/models/{name}:'),
+                       encoding="utf-8")
 
 
 def _model_cases(zoo) -> dict:
