@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,9 @@ class TensorSpec:
     shape: tuple[int, ...] | None      # None = unknown rank; -1 = unknown dim
     encoding: str = "name"             # name | coo_sparse | composite_tensor
     components: list[str] = field(default_factory=list)  # tensor names of sparse/composite parts
+    optional: bool = False             # input backed by a PlaceholderWithDefault: may be left out
+    default: np.ndarray | None = None  # its default when that is a constant (None: computed in the graph)
+    feed_dtype: dtypes.DType | None = None  # the placeholder's dtype where it disagrees with `dtype`
 
     @classmethod
     def from_proto(cls, key: str, info: saved_model_pb2.TensorInfo) -> "TensorSpec":
@@ -42,8 +46,28 @@ class TensorSpec:
         return cls(key, info.name, dt, shape, enc, comps)
 
     def to_json(self) -> dict:
-        return {"key": self.key, "name": self.name, "dtype": self.dtype.name if self.dtype else None,
-                "shape": None if self.shape is None else list(self.shape), "encoding": self.encoding}
+        out = {"key": self.key, "name": self.name, "dtype": self.dtype.name if self.dtype else None,
+               "shape": None if self.shape is None else list(self.shape), "encoding": self.encoding}
+        if self.optional:
+            out["optional"] = True
+            out["default"] = None if self.default is None else _default_json(self.default)
+        if self.feed_dtype is not None:
+            out["feed_dtype"] = self.feed_dtype.name
+        return out
+
+
+MAX_DEFAULT_VALUES = 16
+
+
+def _default_json(value: np.ndarray) -> dict:
+    """An optional input's default for display: dtype, shape and (small ones) the values."""
+    values = None
+    if value.size <= MAX_DEFAULT_VALUES:
+        flat = [x.decode("utf-8", "replace") if isinstance(x, bytes) else x.item() if hasattr(x, "item") else x
+                for x in value.reshape(-1)]
+        values = [None if isinstance(x, float) and not np.isfinite(x) else x for x in flat]
+    return {"dtype": dtypes.from_numpy(value.dtype).name if value.dtype != object else "string",
+            "shape": list(value.shape), "values": values}
 
 
 class Signature:
@@ -56,12 +80,40 @@ class Signature:
         self.method_name = proto.method_name
         self.inputs = {k: TensorSpec.from_proto(k, v) for k, v in sorted(proto.inputs.items())}
         self.outputs = {k: TensorSpec.from_proto(k, v) for k, v in sorted(proto.outputs.items())}
+        self.warnings: list[str] = []
+        self._resolve_placeholders()
         self._plan = None
+
+    def _resolve_placeholders(self) -> None:
+        """Inputs fed into a PlaceholderWithDefault are optional (TF runs without them); TF feeds by tensor
+        name, so a placeholder whose dtype disagrees with the declared one gets values of its own dtype."""
+        for spec in self.inputs.values():
+            if spec.encoding != "name" or not spec.name:
+                continue
+            node_name, _, port = spec.name.partition(":")
+            node = self.meta_graph.node_def(node_name)
+            if node is None or port not in ("", "0") or node.op not in ("Placeholder", "PlaceholderWithDefault"):
+                continue
+            if node.op == "PlaceholderWithDefault":
+                spec.optional = True
+                spec.default = self.meta_graph.const_value(node.input[0] if node.input else "")
+            enum = node.attr["dtype"].type if "dtype" in node.attr else 0
+            if enum and spec.dtype is not None and enum != spec.dtype.enum:
+                try:
+                    spec.feed_dtype = dtypes.from_enum(enum)
+                except Exception:  # noqa: BLE001 - an unknown enum: keep the declared dtype
+                    continue
+                self.warnings.append(
+                    f"signature {self.key!r}: input {spec.key!r} is declared {spec.dtype.name}, but its placeholder "
+                    f"{node_name!r} is {spec.feed_dtype.name}; feeding it as {spec.feed_dtype.name} (as TensorFlow "
+                    "feeds by tensor name)")
 
     def plan(self):
         if self._plan is None:
             from .runtime.plan import compile_signature
             self._plan = compile_signature(self)
+            for w in self.warnings:
+                warnings.warn(w, stacklevel=2)
         return self._plan
 
     def __call__(self, **inputs: Any) -> dict[str, np.ndarray]:
@@ -81,9 +133,33 @@ class MetaGraph:
         self.graph_def: graph_pb2.GraphDef = proto.graph_def
         self.functions = {f.signature.name: f for f in proto.graph_def.library.function}
         self.object_graph = proto.object_graph_def if proto.HasField("object_graph_def") else None
+        self._node_index: dict | None = None
         self.signatures = {k: Signature(self, k, v) for k, v in sorted(proto.signature_def.items())}
         self._smlens_runtime = None  # runtime.state.Runtime: variables, tables, compiled functions (on first run)
         self._name_plans: dict = {}  # run() plans by (feeds, fetches, targets)
+
+    def node_def(self, name: str):
+        """The GraphDef node of that name, or None."""
+        if self._node_index is None:
+            self._node_index = {n.name: n for n in self.graph_def.node}
+        return self._node_index.get(name)
+
+    def const_value(self, tensor_name: str) -> np.ndarray | None:
+        """The value of a Const node's output (through Identity nodes), or None when it is not a constant."""
+        for _ in range(8):
+            node = self.node_def(tensor_name.lstrip("^").split(":")[0]) if tensor_name else None
+            if node is None:
+                return None
+            if node.op == "Identity" and node.input:
+                tensor_name = node.input[0]
+                continue
+            if node.op != "Const" or "value" not in node.attr:
+                return None
+            try:
+                return tensors.to_numpy(node.attr["value"].tensor)
+            except Exception:  # noqa: BLE001 - a malformed constant is simply not shown
+                return None
+        return None
 
     @property
     def tag_string(self) -> str:
@@ -341,6 +417,6 @@ def open(target: "str | os.PathLike | Source", path: str = "") -> Model:  # noqa
     try:
         return open_source(src, base)
     except NotFoundError as e:
-        if e.path == display_path(src, base):
+        if e.path == display_path(src, base) and not os.path.exists(p):  # keep "not a model file" & co
             raise NotFoundError("no such file or directory", p) from None
         raise

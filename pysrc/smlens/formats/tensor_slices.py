@@ -12,6 +12,7 @@ from ..errors import FormatError, NotFoundError, UnsupportedError
 from ..proto import checkpoint_pb2, types_pb2
 from ..sources import Source, display_path
 from .bundle import TensorEntry, slice_key, slice_region
+from .stdhash import unordered_map_order
 from .table import Table
 
 
@@ -40,6 +41,7 @@ class SliceCheckpoint:
             raise NotFoundError("no such checkpoint file", self.display)
         self.entries: dict[str, TensorEntry] = {}
         self._metas: list[checkpoint_pb2.SavedSliceMeta] = []
+        self._slice_counts: dict[str, int] = {}   # slices of a tensor over all shards
         self._where: dict[bytes, str] = {}   # slice key -> file holding it
         self._tables: dict[str, Table] = {}
         for f in self.files:
@@ -56,6 +58,7 @@ class SliceCheckpoint:
                 if key:
                     self._where[key] = f
             for t in meta.tensor:
+                self._slice_counts[t.name] = self._slice_counts.get(t.name, 0) + len(t.slice)
                 if t.name in self.entries:
                     continue
                 self._metas.append(t)
@@ -85,13 +88,17 @@ class SliceCheckpoint:
         return e
 
     def debug_lines(self) -> list[str]:
-        """What TF's CheckpointReader.debug_string() lists for a V1 checkpoint (file order)."""
+        """What TF's CheckpointReader.debug_string() lists for a V1 checkpoint, in TF's order: the iteration
+        order of the reader's std::unordered_map, the tensors inserted shard by shard in file order."""
         out = []
-        for t in self._metas:
+        by_name = {t.name: t for t in self._metas}
+        for tname in unordered_map_order([t.name for t in self._metas]):
+            t = by_name[tname]
             e = self.entries[t.name]
             dims = "[" + ",".join(str(d) for d in e.shape) + "]"
             name = dtypes.ENUM_NAMES.get(t.type, f"DT_UNKNOWN_{t.type}")
-            extra = f", {len(t.slice)} slices" if len(t.slice) > 1 else ""
+            n_slices = self._slice_counts.get(t.name, len(t.slice))
+            extra = f", {n_slices} slices" if n_slices > 1 else ""
             out.append(f"{t.name} ({name}) {dims}{extra}")
         return out
 

@@ -11,9 +11,14 @@ _MODULES = [
     "ragged_ops", "image_ops", "codec_ops", "string_ops", "unicode_ops", "special_ops", "set_ops", "sparse_ops", "parsing_ops",
     "random_ops", "spectral_ops",
     "linalg_ops", "control_ops", "resource_ops", "table_ops", "list_ops", "tfjs_ops", "rnn_ops", "ctc_ops",
+    "quantize_ops", "audio_ops", "io_ops",
 ]
 
 for _m in _MODULES:
     importlib.import_module(f"{__name__}.{_m}")
+
+from .ftz import install as _install_ftz  # noqa: E402 - after every kernel is registered
+
+_install_ftz(KERNELS)  # TF's CPU numerics: denormals flushed to zero (see ftz.py)
 
 __all__ = ["KERNELS", "REQUIRED", "FuncAttr", "OpContext", "OpSpec", "op"]

@@ -68,6 +68,22 @@ def _zeros(shape: tuple | None, dt: dtypes.DType, what: str) -> np.ndarray:
     return np.zeros(shape, dtype=dt.np)
 
 
+def _rows(t: np.ndarray) -> list[np.ndarray]:
+    """The elements along the first axis, each an ndarray (a 0-d array for a vector: indexing an object array
+    with a bare integer would give a Python `bytes` that string kernels reject as not being a tensor)."""
+    return [t[i, ...] for i in range(t.shape[0])]
+
+
+def _element(x) -> np.ndarray:
+    """A value written into a list/array as a tensor: Python `bytes`/`str` become 0-d object arrays (np.asarray
+    would make a fixed-width `S` array, not TensorFlow's string tensor)."""
+    if isinstance(x, (bytes, str)):
+        out = np.empty((), dtype=object)
+        out[()] = x.encode("utf-8") if isinstance(x, str) else x
+        return out
+    return np.asarray(x)
+
+
 def _count(n, what: str) -> int:
     n = int(np.asarray(n).reshape(-1)[0]) if np.size(n) == 1 else -2
     if n < -1 or n > MAX_ELEMENTS:
@@ -138,7 +154,7 @@ def tensor_list_from_tensor(tensor, element_shape, *, element_dtype):
         raise ExecutionError("TensorListFromTensor: the tensor must be at least a vector")
     shape = _compatible(_shape_arg(element_shape, "TensorListFromTensor"), t.shape[1:], "TensorListFromTensor")
     dt = element_dtype or dtypes.from_numpy(t.dtype)
-    return handle(TensorList([t[i] for i in range(t.shape[0])], dt, shape))
+    return handle(TensorList(_rows(t), dt, shape))
 
 
 @op("TensorListStack", inputs=["input_handle", "element_shape"],
@@ -166,7 +182,7 @@ def tensor_list_get_item(input_handle, index, element_shape, *, element_dtype):
     attrs={"element_dtype": None, "resize_if_index_out_of_bounds": False})
 def tensor_list_set_item(input_handle, index, item, *, element_dtype, resize_if_index_out_of_bounds):
     lst = _list(input_handle, "TensorListSetItem")
-    item = np.asarray(item)
+    item = _element(item)
     _check_element(item, lst.shape, lst.dtype, "TensorListSetItem")
     i = int(np.asarray(index).reshape(()))
     items = list(lst.items)
@@ -182,7 +198,7 @@ def tensor_list_set_item(input_handle, index, item, *, element_dtype, resize_if_
 @op("TensorListPushBack", inputs=["input_handle", "tensor"], attrs={"element_dtype": None})
 def tensor_list_push_back(input_handle, tensor, *, element_dtype):
     lst = _list(input_handle, "TensorListPushBack")
-    t = np.asarray(tensor)
+    t = _element(tensor)
     _check_element(t, lst.shape, lst.dtype, "TensorListPushBack")
     if lst.max_elements >= 0 and len(lst.items) >= lst.max_elements:
         raise ExecutionError(f"TensorListPushBack: list already has its maximum of {lst.max_elements} elements")
@@ -206,7 +222,7 @@ def tensor_list_length(input_handle):
     return np.array(len(_list(input_handle, "TensorListLength").items), dtype=np.int32)
 
 
-@op("TensorListElementShape", inputs=["input_handle"], attrs={"shape_type": dtypes.int32})
+@op("TensorListElementShape", inputs=["input_handle"], attrs={"shape_type": REQUIRED})
 def tensor_list_element_shape(input_handle, *, shape_type):
     lst = _list(input_handle, "TensorListElementShape")
     if lst.shape is None:
@@ -246,7 +262,7 @@ def _scatter_items(items: list, tensor, indices, what: str, grow: bool = True) -
             raise ExecutionError(f"{what}: trying to scatter at index {need - 1} in list with size {len(items)}")
         items = items + [None] * (need - len(items))
     for k, i in enumerate(idx):
-        items[int(i)] = t[k]
+        items[int(i)] = t[k, ...]
     return items
 
 
@@ -401,7 +417,7 @@ def tensor_array_v3(size, *, dtype, element_shape, dynamic_size, clear_after_rea
 
 @op("TensorArrayWriteV3", inputs=["handle", "index", "value", "flow_in"], stateful=True)
 def tensor_array_write_v3(handle_, index, value, flow_in):
-    _array_of(handle_, "TensorArrayWriteV3").write(int(np.asarray(index).reshape(())), np.asarray(value),
+    _array_of(handle_, "TensorArrayWriteV3").write(int(np.asarray(index).reshape(())), _element(value),
                                                    "TensorArrayWriteV3")
     return _flow()
 
@@ -428,7 +444,7 @@ def tensor_array_scatter_v3(handle_, indices, value, flow_in):
     if v.ndim == 0 or v.shape[0] != idx.size:
         raise ExecutionError(f"TensorArrayScatterV3: {idx.size} indices for a value of shape {list(v.shape)}")
     for k, i in enumerate(idx):
-        ta.write(int(i), v[k], "TensorArrayScatterV3")
+        ta.write(int(i), v[k, ...], "TensorArrayScatterV3")
     return _flow()
 
 

@@ -1100,14 +1100,15 @@ def _fake_quant(x, lo, hi, num_bits, narrow_range, use_inverse):
         raise ExecutionError(f"num_bits must be between 2 and 16, got {num_bits}")
     qmin = 1 if narrow_range else 0
     qmax = (1 << num_bits) - 1
-    nmin, nmax, scale, zp = _nudge(qmin, qmax, lo, hi)
+    nmin, nmax, scale, _ = _nudge(qmin, qmax, lo, hi)
     xs = np.asarray(x, np.float32)
     shifted = np.maximum(np.minimum(xs, nmax), nmin) - nmin
-    q = shifted * (np.float32(1) / scale) if use_inverse else shifted / scale
-    q = np.floor(q + np.float32(0.5))
-    # (q - zero point) * scale reproduces TF's float32 results bit for bit where TF's own
-    # "q * scale + nudged_min" formula, evaluated step by step, is off by an ulp.
-    return ((q - np.float32(zp - qmin)) * scale).astype(np.float32)
+    # TF 2.21's order of float32 operations (it decides ties): Nudge's inverse scale is recomputed from the
+    # range, not 1 / scale; Args and PerChannel multiply by it, Vars divides by the scale.
+    inverse = np.float32((np.float32(qmax) - np.float32(qmin)) / (np.float32(hi) - np.float32(lo)))
+    quant_zero = np.floor(np.float32(-nmin * inverse) + np.float32(0.5))
+    steps = shifted * inverse if use_inverse else shifted / scale
+    return (np.floor(steps - quant_zero + np.float32(0.5)) * scale).astype(np.float32)
 
 
 @op("FakeQuantWithMinMaxArgs", inputs=["inputs"],
@@ -1136,7 +1137,10 @@ def fake_quant_with_min_max_vars_per_channel(inputs, min, max, *, num_bits, narr
                              f"dimension of inputs {x.shape}, got {lo.shape} and {hi.shape}")
     out = np.empty_like(x)
     for c in range(x.shape[-1]):
-        out[..., c] = _fake_quant(x[..., c], lo[c], hi[c], num_bits, narrow_range, use_inverse=False)
+        if lo[c] == 0 and hi[c] == 0:   # TF: a channel with min = max = 0 gives zeros
+            out[..., c] = 0
+            continue
+        out[..., c] = _fake_quant(x[..., c], lo[c], hi[c], num_bits, narrow_range, use_inverse=True)
     return out
 
 
@@ -1180,6 +1184,9 @@ def _qdq(name: str, input, input_min, input_max, bits: int, signed: bool, range_
     if round_mode not in ("HALF_TO_EVEN", "HALF_UP"):
         raise ExecutionError(f"{name}: round_mode must be HALF_TO_EVEN or HALF_UP, got {round_mode!r}")
     lo, hi = np.asarray(input_min, x.dtype), np.asarray(input_max, x.dtype)
+    if range_given and name != "QuantizeAndDequantizeV3" and (lo.ndim or hi.ndim):
+        # TF 2.21's V2/V4 kernels take a given range as scalars only, even with an axis
+        raise ExecutionError(f"{name}: input_{'min' if lo.ndim else 'max'} must be a scalar.")
     if axis == -1:
         if lo.size != 1 or hi.size != 1:
             raise ExecutionError(f"{name}: input_min and input_max must be scalars")

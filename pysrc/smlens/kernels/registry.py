@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import dtypes, tensors
+from .. import dtypes, optable, tensors
 
 
 class _Required:
@@ -154,12 +154,23 @@ def decode_attr(value) -> Any:
     return []
 
 
+class AttrKindError(ValueError):
+    """A node's attr holds a value of another kind than TensorFlow's OpDef declares (a corrupt model)."""
+
+
 def bind_attrs(spec: OpSpec, node_attrs: dict) -> dict:
-    """Declared attrs with defaults filled in; raises KeyError naming a missing required attr."""
+    """Declared attrs with defaults filled in; raises KeyError naming a missing required attr and
+    AttrKindError naming an attr whose value is not of the kind TF's OpDef declares."""
+    op_def = optable.get(spec.op_type)
     out = {}
     for name, default in spec.attrs.items():
         if name in node_attrs:
-            out[name] = node_attrs[name]
+            value = node_attrs[name]
+            attr_def = op_def.attrs.get(name) if op_def is not None else None
+            err = optable.attr_type_error(attr_def, value) if attr_def is not None else None
+            if err:
+                raise AttrKindError(f"attr {name!r}: {err}")
+            out[name] = value
         elif default is REQUIRED:
             raise KeyError(name)
         else:

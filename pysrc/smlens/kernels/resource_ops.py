@@ -179,7 +179,7 @@ def _register_resource_scatter(suffix: str, mode: str) -> None:
 def _register_ref_scatter(suffix: str, mode: str) -> None:
     name = f"Scatter{suffix}"
 
-    @op(name, inputs=["ref", "indices", "updates"], attrs={"use_locking": False}, stateful=True)
+    @op(name, inputs=["ref", "indices", "updates"], attrs={"use_locking": mode == "update"}, stateful=True)
     def ref_scatter(ref, indices, updates, *, use_locking):
         ref.assign(_scatter0(ref.read(), indices, updates, mode, name))
         return ref
@@ -204,7 +204,7 @@ def _register_nd(kind: str) -> None:
         var.assign(_scatter_nd(var.read(), indices, updates, kind))
         return ()
 
-    @op(name, inputs=["ref", "indices", "updates"], attrs={"use_locking": True}, stateful=True)
+    @op(name, inputs=["ref", "indices", "updates"], attrs={"use_locking": kind == "Update"}, stateful=True)
     def ref_scatter_nd(ref, indices, updates, *, use_locking):
         ref.assign(_scatter_nd(ref.read(), indices, updates, kind))
         return ref
@@ -259,15 +259,25 @@ def assign(ref, value, *, validate_shape, use_locking):
     return ref
 
 
+def _same_size(ref: Variable, value, what: str) -> np.ndarray:
+    """TF's DenseUpdateOp: the update must have exactly the variable's shape (no broadcasting)."""
+    value = np.asarray(value)
+    old = ref.read()
+    if value.shape != old.shape:
+        raise ExecutionError(f"{what}: Parameters and update must be the same size (variable {ref.name!r} has "
+                             f"shape {list(old.shape)}, the update {list(value.shape)})")
+    return value
+
+
 @op("AssignAdd", inputs=["ref", "value"], attrs={"use_locking": False}, stateful=True)
 def assign_add(ref, value, *, use_locking):
-    ref.assign(_sum(ref, ref.read(), np.asarray(value), 1))
+    ref.assign(_sum(ref, ref.read(), _same_size(ref, value, "AssignAdd"), 1))
     return ref
 
 
 @op("AssignSub", inputs=["ref", "value"], attrs={"use_locking": False}, stateful=True)
 def assign_sub(ref, value, *, use_locking):
-    ref.assign(_sum(ref, ref.read(), np.asarray(value), -1))
+    ref.assign(_sum(ref, ref.read(), _same_size(ref, value, "AssignSub"), -1))
     return ref
 
 

@@ -104,11 +104,11 @@ def _register(rank: int, suffix: str) -> None:
     def ifft(input):
         return _complex_fft(input, rank, True, "IFFT" + suffix)
 
-    @op("RFFT" + suffix, inputs=["input", "fft_length"], attrs={"Tcomplex": None})
+    @op("RFFT" + suffix, inputs=["input", "fft_length"], attrs={"Tcomplex": dtypes.complex64})
     def rfft(input, fft_length, *, Tcomplex):
         return _real_fft(input, fft_length, rank, Tcomplex, "RFFT" + suffix)
 
-    @op("IRFFT" + suffix, inputs=["input", "fft_length"], attrs={"Treal": None})
+    @op("IRFFT" + suffix, inputs=["input", "fft_length"], attrs={"Treal": dtypes.float32})
     def irfft(input, fft_length, *, Treal):
         return _inverse_real_fft(input, fft_length, rank, Treal, "IRFFT" + suffix)
 
@@ -147,7 +147,7 @@ def ifft_nd(input, fft_length, axes):
     return _complex_fft_nd(input, fft_length, axes, True, "IFFTND")
 
 
-@op("RFFTND", inputs=["input", "fft_length", "axes"], attrs={"Tcomplex": None})
+@op("RFFTND", inputs=["input", "fft_length", "axes"], attrs={"Tcomplex": dtypes.complex64})
 def rfft_nd(input, fft_length, axes, *, Tcomplex):
     a = np.asarray(input)
     ax, n = _nd_axes(a, fft_length, axes, "RFFTND")
@@ -155,7 +155,7 @@ def rfft_nd(input, fft_length, axes, *, Tcomplex):
     return np.fft.rfftn(a, s=n, axes=ax).astype(out_dtype)
 
 
-@op("IRFFTND", inputs=["input", "fft_length", "axes"], attrs={"Treal": None})
+@op("IRFFTND", inputs=["input", "fft_length", "axes"], attrs={"Treal": dtypes.float32})
 def irfft_nd(input, fft_length, axes, *, Treal):
     a = _complex_input(input, 0, "IRFFTND")
     ax, n = _nd_axes(a, fft_length, axes, "IRFFTND")

@@ -135,7 +135,18 @@ def mutable_hash_table_of_tensors(ctx, *, container, shared_name, use_node_name_
                    lambda n: Table(n, key_dtype, value_dtype, True, value_shape or ()))
 
 
-@op("MutableDenseHashTable", "MutableDenseHashTableV2", inputs=["empty_key", "deleted_key"],
+@op("MutableDenseHashTable", inputs=["empty_key"],
+    attrs={"container": "", "shared_name": "", "use_node_name_sharing": False, "key_dtype": REQUIRED,
+           "value_dtype": REQUIRED, "value_shape": ()}, ctx=True, stateful=True)
+def mutable_dense_hash_table_v1(ctx, empty_key, *, container, shared_name, use_node_name_sharing, key_dtype,
+                                value_dtype, value_shape):
+    """The V1 op has no deleted_key (it cannot remove keys)."""
+    return mutable_dense_hash_table(ctx, empty_key, None, container=container, shared_name=shared_name,
+                                    use_node_name_sharing=use_node_name_sharing, key_dtype=key_dtype,
+                                    value_dtype=value_dtype, value_shape=value_shape)
+
+
+@op("MutableDenseHashTableV2", inputs=["empty_key", "deleted_key"],
     attrs={"container": "", "shared_name": "", "use_node_name_sharing": False, "key_dtype": REQUIRED,
            "value_dtype": REQUIRED, "value_shape": ()}, ctx=True, stateful=True)
 def mutable_dense_hash_table(ctx, empty_key, deleted_key, *, container, shared_name, use_node_name_sharing,

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import FormatError, InputError
 from ..kernels import KERNELS
-from ..kernels.registry import FuncAttr, OpContext, bind_attrs
+from ..kernels.registry import AttrKindError, FuncAttr, OpContext, bind_attrs
 from .dataflow import KIND_OF, NORMAL, DataflowProgram, DNode
 from .executor import StaticProgram, StepInfo
 from .graphs import ARG_OP, Body, Node
@@ -155,6 +155,8 @@ class Compiler:
         except KeyError as e:
             raise FormatError(f"{self.body.where}: node {node.name!r} ({op}) lacks required attr {e.args[0]!r}") \
                 from None
+        except AttrKindError as e:
+            raise FormatError(f"{self.body.where}: node {node.name!r} ({op}): {e}") from None
         for v in bound.values():
             for f in (v if isinstance(v, list) else [v]):
                 if isinstance(f, FuncAttr):

@@ -56,8 +56,9 @@ def _to_string(key: str, arr: np.ndarray) -> np.ndarray:
 
 
 def convert(key: str, value: Any, spec) -> np.ndarray:
-    """The value as an array of the spec's dtype with a compatible shape, or InputError."""
-    out = to_dtype(key, value, spec.dtype)
+    """The value as an array of the spec's dtype (its placeholder's, where they disagree: TF feeds by tensor
+    name) with a compatible shape, or InputError."""
+    out = to_dtype(key, value, getattr(spec, "feed_dtype", None) or spec.dtype)
     _check_shape(key, out, spec)
     return out
 

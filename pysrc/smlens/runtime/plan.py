@@ -27,6 +27,7 @@ class SignaturePlan:
         self.program = program
         self._inputs = inputs      # [(key, spec, n feeds)]
         self._outputs = outputs    # [(key, kind, fetch positions)]: kind name | sparse | composite | target
+        self._without: dict[frozenset, SignaturePlan] = {}  # plans that leave optional inputs out
 
     @property
     def num_steps(self) -> int:
@@ -38,7 +39,11 @@ class SignaturePlan:
         if unknown:
             raise InputError(f"signature {self.signature.key!r} has no input {', '.join(map(repr, unknown))}; "
                              f"it expects: {expected(specs)}")
-        absent = [k for k in specs if k not in inputs]
+        fed = {key for key, _, _ in self._inputs}
+        absent = [k for k in specs if k in fed and k not in inputs]
+        if absent and all(specs[k].optional for k in absent):
+            raise _Omitted(frozenset(absent))
+        absent = [k for k in absent if not specs[k].optional]
         if absent:
             raise InputError(f"signature {self.signature.key!r}: missing input "
                              f"{', '.join(map(repr, absent))}; it expects: {expected(specs)}")
@@ -60,7 +65,12 @@ class SignaturePlan:
         return feeds
 
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        feeds = self.feed_values(inputs)
+        try:
+            feeds = self.feed_values(inputs)
+        except _Omitted as e:   # optional inputs left out: the PlaceholderWithDefault nodes compute them
+            if e.keys not in self._without:
+                self._without[e.keys] = compile_signature(self.signature, e.keys)
+            return self._without[e.keys].run(inputs)
         rt = self.runtime
         rt.ensure_initialized()
         rt.begin_run()
@@ -82,11 +92,20 @@ def _output(v: Any) -> Any:
     return v if isinstance(v, np.ndarray) else np.asarray(v)
 
 
-def compile_signature(signature) -> SignaturePlan:
+class _Omitted(Exception):
+    def __init__(self, keys: frozenset):
+        super().__init__(sorted(keys))
+        self.keys = keys
+
+
+def compile_signature(signature, omit: frozenset = frozenset()) -> SignaturePlan:
+    """The plan of a signature; inputs in `omit` (optional ones) are not fed: their default is computed."""
     rt = get_runtime(signature.meta_graph)
     feeds: list = []
     inputs = []
     for key, spec in signature.inputs.items():
+        if key in omit:
+            continue
         names = [spec.name] if spec.encoding == "name" else list(spec.components)
         if not names or not all(names):
             raise UnsupportedError(f"signature {signature.key!r}: input {key!r} has no tensor name")

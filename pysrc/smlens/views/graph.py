@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import dtypes, tensors
+from .. import dtypes, optable, tensors
 from ..errors import NotFoundError, SmlensError
+from ..kernels.registry import decode_attr
 
 MAX_TENSOR_PREVIEW = 16       # tensor attrs with more elements are described, not printed
 MAX_STRING = 300
@@ -101,13 +102,34 @@ def _attr_text(v, funcs: list[str]) -> str:
     return ""
 
 
-def decode_attrs(attr_map) -> list[dict]:
-    """[{key, text, funcs}] sorted by key; funcs: the library functions the attr refers to."""
+def decode_attrs(attr_map, op: str | None = None) -> list[dict]:
+    """[{key, text, funcs, default}] sorted by key; funcs: the library functions the attr refers to;
+    default: the value is the default of TensorFlow's OpDef of `op` (the view can hide it)."""
+    op_def = optable.get(op) if op else None
     out = []
     for key in sorted(attr_map):
         funcs: list[str] = []
         text = _attr_text(attr_map[key], funcs)
-        out.append({"key": key, "text": text, "funcs": funcs})
+        out.append({"key": key, "text": text, "funcs": funcs, "default": _is_default(op_def, key, attr_map[key])})
+    return out
+
+
+def _is_default(op_def, key: str, value) -> bool:
+    if op_def is None or key not in op_def.attrs or value.WhichOneof("value") == "placeholder":
+        return False
+    try:
+        return optable.is_default(op_def, key, decode_attr(value))
+    except Exception:  # noqa: BLE001 - a corrupt value is shown as is, never hidden
+        return False
+
+
+def op_summaries(nodes: list[dict]) -> dict[str, str]:
+    """{op: TensorFlow's one-line summary} for the ops of these nodes that TF registers."""
+    out = {}
+    for op in sorted({n["op"] for n in nodes}):
+        op_def = optable.get(op)
+        if op_def is not None and op_def.summary:
+            out[op] = op_def.summary
     return out
 
 
@@ -135,7 +157,7 @@ def _graph_def_json(graph_def) -> dict:
                 edges.append({"source": src, "target": n.name, "output": port, "input": i, "control": control})
         kind = "input" if n.op in ("Placeholder", "PlaceholderWithDefault") else "op"
         nodes.append({"name": n.name, "op": n.op, "device": n.device, "scope": _scope(n.name), "kind": kind,
-                      "inputs": ins, "attrs": decode_attrs(n.attr)})
+                      "inputs": ins, "attrs": decode_attrs(n.attr, n.op)})
     return {"nodes": nodes, "edges": edges}
 
 
@@ -171,7 +193,7 @@ def _function_json(fdef) -> dict:
             if src in node_names or src in arg_node.values():
                 edges.append({"source": src, "target": n.name, "output": port, "input": i, "control": control})
         nodes.append({"name": n.name, "op": n.op, "device": n.device, "scope": _scope(n.name), "kind": "op",
-                      "inputs": ins, "attrs": decode_attrs(n.attr)})
+                      "inputs": ins, "attrs": decode_attrs(n.attr, n.op)})
     taken = node_names | set(arg_node.values())
     for i, out in enumerate(sig.output_arg):
         name = out.name if out.name not in taken else f"ret:{out.name}"
@@ -220,4 +242,5 @@ def graph_json(meta_graph, function: str | None = None) -> dict[str, Any]:
         for a in n["attrs"]:
             for f in a["funcs"]:
                 called[f] = called.get(f, 0) + 1
-    return {"kind": kind, "name": name, "functions": funcs, "called_functions": sorted(called), **body}
+    return {"kind": kind, "name": name, "functions": funcs, "called_functions": sorted(called),
+            "op_summaries": op_summaries(body["nodes"]), **body}

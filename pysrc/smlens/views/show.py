@@ -11,7 +11,9 @@ import inspect
 import re
 from collections.abc import Iterable
 
+from .. import optable
 from ..errors import FormatError, InputError, NotFoundError
+from ..kernels.registry import decode_attr
 from ..proto import saved_model_pb2
 from . import pyrepr
 
@@ -19,6 +21,7 @@ SavedModel = saved_model_pb2.SavedModel
 MetaGraphDef = saved_model_pb2.MetaGraphDef
 
 _NA_UNKNOWN = " N/A (could not be listed due to unknown reasons)"
+_NA_CUSTOM_OPS = " N/A (could not be listed due to the existence of custom ops in the SavedModel)"
 
 
 class _Out:
@@ -259,6 +262,38 @@ class _Unlistable(Exception):
     """tf.saved_model.load would fail: saved_model_cli prints N/A."""
 
 
+class _CustomOps(_Unlistable):
+    """... because a library function uses an op TensorFlow does not register."""
+
+
+def _check_library(order: list, library_names: set[str]) -> None:
+    """What importing the function library (in load order) would reject: per function, first an op TF
+    does not register ("Op type not registered": N/A due to custom ops), then a node that fails
+    validation against its OpDef (a required attr missing, a value of the wrong type or not allowed)."""
+    for fdef in order:
+        where = f"function {fdef.signature.name!r}"
+        for node in fdef.node_def:
+            if node.op not in library_names and optable.get(node.op) is None:
+                raise _CustomOps(f"{where}: node {node.name!r} uses op {node.op!r}, which TensorFlow does "
+                                 "not register")
+        for node in fdef.node_def:
+            op_def = optable.get(node.op) if node.op not in library_names else None
+            if op_def is None:
+                continue
+            attrs = {}
+            for k, v in node.attr.items():
+                if v.WhichOneof("value") == "placeholder":
+                    continue
+                try:
+                    attrs[k] = decode_attr(v)
+                except Exception as e:  # noqa: BLE001 - a corrupt value is a validation failure too
+                    raise _Unlistable(f"{where}: node {node.name!r}: bad attr {k!r}: {e}") from None
+            placeholders = {k for k, v in node.attr.items() if v.WhichOneof("value") == "placeholder"}
+            err = optable.validate_node(op_def, attrs, present=placeholders)
+            if err:
+                raise _Unlistable(f"{where}: node {node.name!r} ({node.op}): {err}")
+
+
 def _root_functions(sm: SavedModel):
     """[(attribute name, [(loaded name, structured input signature, arg keywords)])] of the root."""
     if len(sm.meta_graphs) != 1:
@@ -269,6 +304,7 @@ def _root_functions(sm: SavedModel):
     order = _load_order(library)
     if order is None or not og.nodes:
         raise _Unlistable("function library cannot be imported")
+    _check_library(order, {f.signature.name for f in library.function})
     loaded = _loaded_names(library, order)
     decoder = pyrepr.Decoder()
     signatures = {}
@@ -458,6 +494,9 @@ def _concrete_functions_section(out: _Out, sm: SavedModel) -> None:
     out.print("\nConcrete Functions:", end="")
     try:
         functions = _root_functions(sm)
+    except _CustomOps:
+        out.print(_NA_CUSTOM_OPS)
+        return
     except _Unlistable:
         out.print(_NA_UNKNOWN)
         return
@@ -525,12 +564,18 @@ def describe(sm: SavedModel) -> dict:
     meta_graphs = []
     for mg in sm.meta_graphs:
         sigs = []
+        with_default = {n.name for n in mg.graph_def.node if n.op == "PlaceholderWithDefault"}
         for key in sorted(mg.signature_def):
             sig = mg.signature_def[key]
+            inputs = [_tensor_info_json(k, sig.inputs[k]) for k in sorted(sig.inputs)]
+            for entry in inputs:   # an input TF may leave out: it has a default
+                if entry["encoding"] == "name" and entry["name"].split(":")[0] in with_default \
+                        and entry["name"].partition(":")[2] in ("", "0"):
+                    entry["optional"] = True
             sigs.append({
                 "key": key,
                 "method_name": sig.method_name,
-                "inputs": [_tensor_info_json(k, sig.inputs[k]) for k in sorted(sig.inputs)],
+                "inputs": inputs,
                 "outputs": [_tensor_info_json(k, sig.outputs[k]) for k in sorted(sig.outputs)],
             })
         meta_graphs.append({"tags": list(mg.meta_info_def.tags), "signatures": sigs, "ops": ops_used(mg)})

@@ -36,6 +36,8 @@ def run_signature(args, buffers, reader, progress) -> dict:
     inputs = {}
     for k, spec in sig.inputs.items():
         if k not in given:
+            if spec.optional:   # backed by a PlaceholderWithDefault: its default is used
+                continue
             raise InputError(f"input {k!r} is missing")
         inputs[k] = build_input(k, spec, given[k], buffers)
     progress("Preparing the graph…", 0.1)

@@ -565,6 +565,8 @@ function renderSide() {
   side.append(h("h3", null, n.name));
   const dl = h("dl", { class: "kv" });
   dl.append(h("dt", null, "op"), h("dd", { class: "mono" }, n.op));
+  const summary = (data.op_summaries || {})[n.op];
+  if (summary) dl.append(h("dt", null, "summary"), h("dd", null, summary));
   if (n.device) dl.append(h("dt", null, "device"), h("dd", { class: "mono" }, n.device));
   if (n.scope) dl.append(h("dt", null, "scope"), h("dd", { class: "mono" }, n.scope));
   side.append(dl);
@@ -575,8 +577,14 @@ function renderSide() {
   side.append(h("h3", null, `Outputs: used by (${outs.length})`));
   side.append(outs.length ? h("ul", { class: "attr-list" }, outs.map((o) => h("li", null,
     h("span", { class: "k" }, o.control ? "^ " : `${o.output || "0"} → `), nodeLink(o.node), h("span", { class: "k" }, ` [${o.input}]`)))) : h("p", { class: "muted" }, "none"));
+  // attrs equal to TensorFlow's OpDef default are hidden behind a toggle
+  const shown = st.showDefaults ? n.attrs : n.attrs.filter((a) => !a.default);
+  const hidden = n.attrs.length - shown.length;
   side.append(h("h3", null, `Attributes (${n.attrs.length})`));
-  side.append(n.attrs.length ? attrList(n.attrs) : h("p", { class: "muted" }, "none"));
+  side.append(shown.length ? attrList(shown) : h("p", { class: "muted" }, "none"));
+  if (hidden || st.showDefaults) side.append(h("p", null, h("button", { class: "btn small", onclick: () => {
+    st.showDefaults = !st.showDefaults; renderSide();
+  } }, st.showDefaults ? "Hide default attrs" : `Show ${hidden} default attr${hidden === 1 ? "" : "s"}`)));
   side.append(h("p", null, h("button", { class: "btn small", onclick: () => {
     st.selected = null;
     st.ctx.navigate({ view: "graph", tags: st.tags, fn: data.kind === "function" ? data.name : undefined }, { replace: true });

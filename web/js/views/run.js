@@ -227,12 +227,21 @@ function inputEditor(ctx, spec, sig) {
   editor.el = h("div", { class: "input-editor", "data-input": spec.key },
     h("div", { class: "input-head" }, h("span", { class: "name" }, spec.key),
       h("span", { class: "mono" }, `${spec.dtype ?? "?"} ${formatShape(spec.shape)}`),
-      h("span", { class: "muted mono" }, spec.name), tabs),
+      h("span", { class: "muted mono" }, spec.name), tabs, spec.optional ? optionalToggle(spec, editor) : null),
     body);
   const demoImage = geo && ctx.examples && editor.examples && editor.examples.length;
   editor.setMode(demoImage ? "image" : isExample && spec.example_features?.length ? "example" : "json");
   if (demoImage) editor.pickExample?.(0);     // the first example's exact values: Run works at once
   return editor;
+}
+
+// An input backed by a PlaceholderWithDefault: "use the default" leaves it out of the run.
+function optionalToggle(spec, editor) {
+  const d = spec.default;
+  const text = !d ? "computed in the graph" : d.values ? JSON.stringify(d.values.length === 1 && !d.shape.length ? d.values[0] : d.values)
+    : `${d.dtype} ${formatShape(d.shape)}`;
+  editor.omit = h("input", { type: "checkbox", checked: true, "data-testid": `omit-${spec.key}` });
+  return h("label", { class: "muted", title: "Optional input (PlaceholderWithDefault)" }, editor.omit, ` use default: ${text}`);
 }
 
 // ---- image inputs
@@ -366,6 +375,7 @@ async function collectInputs(editors) {
   const buffers = [];
   for (const e of editors) {
     const key = e.spec.key;
+    if (e.omit && e.omit.checked) continue;   // optional input left out: its default is used
     if (e.mode === "json") inputs[key] = { mode: "json", text: e.text.value };
     else if (e.mode === "npy") {
       if (!e.npyFile) throw new Error(`input '${key}': choose a .npy or .npz file`);
