@@ -7,6 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..kernels import KERNELS
+from ..kernels.registry import Buffers, takes_buffers
 from .base import PreparedKernel, StepSpec
 
 
@@ -18,7 +19,10 @@ class NumpyBackend:
         opspec = KERNELS.get(spec.op)
         if opspec is None or opspec.needs_ctx:
             return None
-        return PreparedKernel(prepare(opspec, spec.attrs, len(spec.in_dtypes)))
+        attrs = spec.attrs
+        if _takes_buffers(opspec):  # per-step scratch/output arrays, reused once their result is dead
+            attrs = {**attrs, "buffers": Buffers()}
+        return PreparedKernel(prepare(opspec, attrs, len(spec.in_dtypes)))
 
     def upload(self, array: np.ndarray) -> Any:
         return array
@@ -28,6 +32,16 @@ class NumpyBackend:
 
     def free(self, tensor: Any) -> None:
         return None
+
+
+_TAKES_BUFFERS: dict = {}
+
+
+def _takes_buffers(opspec) -> bool:
+    r = _TAKES_BUFFERS.get(opspec.op_type)
+    if r is None:
+        r = _TAKES_BUFFERS[opspec.op_type] = takes_buffers(opspec.fn)
+    return r
 
 
 def prepare(opspec, bound: dict, n_inputs: int, ctx: Any = None) -> Callable:

@@ -19,6 +19,7 @@ the dtype TensorFlow would give.
 from __future__ import annotations
 
 import inspect
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -87,6 +88,33 @@ class OpContext:
     runtime: Any = None
     rng: np.random.Generator | None = None
     state: dict = field(default_factory=dict)  # the kernel's own state kept across runs (random generators)
+
+
+class Buffers:
+    """Scratch and output arrays a prepared kernel keeps between calls (the NumPy backend gives one to
+    each conv step): a buffer is handed out again only when nothing but this object references it any
+    more (its previous result is dead), so a result that is still in use is never overwritten. Saves the
+    page faults of allocating the large activations of every layer anew at every run."""
+    __slots__ = ("_bufs",)
+
+    def __init__(self):
+        self._bufs: dict = {}
+
+    def get(self, key: str, shape: tuple, dtype, zero: bool = False) -> np.ndarray:
+        b = self._bufs.get(key)
+        # references: the dict, `b`, getrefcount's argument; more means a result still uses it
+        if b is None or b.shape != shape or b.dtype != dtype or sys.getrefcount(b) > 3:
+            b = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
+            self._bufs[key] = b
+        return b
+
+
+def takes_buffers(fn: Callable) -> bool:
+    """Whether a kernel accepts `buffers=` (a `Buffers` its caller keeps per step)."""
+    try:
+        return "buffers" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 KERNELS: dict[str, OpSpec] = {}
