@@ -14,9 +14,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..backends import registry
+from . import backend_registry as registry
 from ..errors import FormatError, InputError
-from ..kernels.registry import FuncAttr, OpContext
+from .opregistry import FuncAttr, OpContext
 from .dataflow import KIND_OF
 from .emit import emit
 from .executor import StepInfo

@@ -12,10 +12,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..backends.numpy_backend import grouping, prepare
+from .opregistry import grouping, prepare
 from ..errors import FormatError, UnsupportedError
-from ..kernels import KERNELS
-from ..kernels.registry import FuncAttr, bind_attrs
+from .opregistry import KERNELS
+from .opregistry import FuncAttr, bind_attrs
 from .graphs import ARG_OP, Node
 from .ir import Step, StepGraph
 

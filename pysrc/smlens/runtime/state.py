@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ExecutionError, NotFoundError, UnsupportedError
-from ..kernels.registry import FuncAttr, OpContext
+from .opregistry import FuncAttr, OpContext
 from .binding import Binding
 from .compiler import Compiler
 from .functions import FunctionCache, FunctionPlan

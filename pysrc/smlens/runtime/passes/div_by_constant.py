@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...kernels import KERNELS
+from ..opregistry import KERNELS
 from ..ir import StepGraph
 
 DIV_BY_CONSTANT = {"Div", "RealDiv", "Xdivy"}

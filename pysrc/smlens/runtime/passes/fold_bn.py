@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...kernels import KERNELS
+from ..opregistry import KERNELS
 from ..ir import Step, StepGraph
 
 PRODUCERS = {"Conv2D", "DepthwiseConv2dNative", "MatMul"}

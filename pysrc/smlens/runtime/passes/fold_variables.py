@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...kernels.registry import FuncAttr
+from ..opregistry import FuncAttr
 from ..ir import StepGraph
 from ..resources import Variable
 
