@@ -7,7 +7,7 @@ Cases: MobileNetV2 batch 1 and 4, keras_cnn, transformer_tiny (each skipped when
 smlens and onnxruntime run interleaved in this process (onnxruntime: pip install --no-deps --require-hashes
 -r benchmarks/requirements.txt); "smlens -passes" is smlens with every optional compiler pass off.
 TensorFlow runs in this interpreter when importable, else in a subprocess with the interpreter named by
-$SMLENS_TF_PYTHON, else it is skipped. Shared data: $SMLENS_SHARED, else ../shared beside the checkout.
+$SMLENS_TF_PYTHON, else it is skipped. Shared data: $SMLENS_SHARED, else ../shared beside the checkout (or beside a parent folder).
 --threads N pins onnxruntime's intra-op threads and (when set before start-up, as this script does by
 re-executing itself) OpenBLAS's; 0 keeps each library's default. --profile prints smlens's per-step profile.
 Project target: smlens <= 2x onnxruntime (median) for MobileNetV2 batch 1 and 4.
@@ -24,7 +24,22 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-SHARED = os.environ.get("SMLENS_SHARED") or os.path.join(os.path.dirname(ROOT), "shared")
+
+
+def _shared() -> str:
+    """$SMLENS_SHARED, else the nearest `shared` folder beside the checkout or one of its parents."""
+    if os.environ.get("SMLENS_SHARED"):
+        return os.environ["SMLENS_SHARED"]
+    d = os.path.dirname(ROOT)
+    while True:
+        if os.path.isdir(os.path.join(d, "shared")):
+            return os.path.join(d, "shared")
+        if os.path.dirname(d) == d:
+            return os.path.join(os.path.dirname(ROOT), "shared")
+        d = os.path.dirname(d)
+
+
+SHARED = _shared()
 CASES = [("mobilenet_v2", "serving_default", 1), ("mobilenet_v2", "serving_default", 4),
          ("keras_cnn", "serving_default", 8), ("transformer_tiny", "serving_default", 1)]
 ONNX_PEERS = {"mobilenet_v2": os.path.join(SHARED, "peers", "mobilenet_v2", "onnx", "model.onnx")}

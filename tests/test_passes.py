@@ -8,7 +8,7 @@ import pytest
 from smlens.runtime.options import CompileOptions
 from smlens.runtime.passes import OPTIONAL
 from smlens.runtime.plan import compile_signature
-from test_runtime import F32, RES, Func, Shape, const, function, model, node, open_model, placeholder, sig
+from test_runtime import F32, I32, RES, Func, Shape, const, function, model, node, open_model, placeholder, sig
 
 pytestmark = pytest.mark.pyodide
 RNG = np.random.default_rng(7)
@@ -200,3 +200,29 @@ def test_env_disables_passes(monkeypatch):
     monkeypatch.setenv("SMLENS_DISABLE_PASSES", "fold_bn,fuse_epilogue")
     s = open_model(_conv_bn_graph("Relu")).meta_graph().signatures["s"]
     assert "_FusedConv2D" not in _ops(s.plan())
+
+
+@pytest.mark.parametrize("conv_op", ["Conv2D", "DepthwiseConv2dNative"])
+def test_fold_pad_into_conv(conv_op):
+    w = RNG.standard_normal((3, 3, 4, 1 if conv_op != "Conv2D" else 6)).astype(np.float32)
+    nodes = [placeholder("x", F32, (1, 7, 7, 4)), const("w", w),
+             const("p", np.array([[0, 0], [0, 1], [1, 1], [0, 0]], np.int32)),
+             node("pad", "Pad", "x", "p", T=F32, Tpaddings=I32),
+             node("conv", conv_op, "pad", "w", T=F32, strides=[1, 2, 2, 1], padding="VALID"),
+             node("act", "Relu", "conv", T=F32)]
+    files = model(nodes, {"s": sig({"x": ("x:0", F32, (1, 7, 7, 4))}, {"y": ("act:0", F32)})})
+    on, off = _plans(files, ["fold_pad"])
+    fused = "_FusedConv2D" if conv_op == "Conv2D" else "_FusedDepthwiseConv2dNative"
+    assert _ops(on) == [fused] and _ops(off) == ["Pad", fused]
+    r = _same(on, off, x=RNG.standard_normal((1, 7, 7, 4)).astype(np.float32))
+    assert r["y"].shape[1:3] == (3, 4)
+
+
+def test_fold_pad_keeps_nonzero_pad():
+    nodes = [placeholder("x", F32, (1, 5, 5, 2)), const("w", np.ones((2, 2, 2, 2), np.float32)),
+             const("p", np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32)), const("c", np.float32(3)),
+             node("pad", "PadV2", "x", "p", "c", T=F32, Tpaddings=I32),
+             node("conv", "Conv2D", "pad", "w", T=F32, strides=[1, 1, 1, 1], padding="VALID")]
+    files = model(nodes, {"s": sig({"x": ("x:0", F32, (1, 5, 5, 2))}, {"y": ("conv:0", F32)})})
+    on, _ = _plans(files, [])
+    assert _ops(on) == ["PadV2", "Conv2D"]

@@ -545,6 +545,18 @@ def _conv_backprop_input(dy, w, in_shape, strides, dilations, pads) -> np.ndarra
     return dxp[(slice(None),) + crop]
 
 
+def _tiled_filter(w: np.ndarray, OW: int, buffers: Buffers | None) -> np.ndarray:
+    """The (KH, KW, OW*C) filter of the merged (ow, c) depthwise loop, kept by the step for a constant
+    filter (the same array object at every call)."""
+    memo = buffers.memo.get("tiled") if buffers is not None else None
+    if memo is not None and memo[0] is w and memo[1] == OW:
+        return memo[2]
+    wt = np.tile(w[:, :, :, 0], (1, 1, OW))
+    if buffers is not None:
+        buffers.memo["tiled"] = (w, OW, wt)
+    return wt
+
+
 def _depthwise_forward(x, w, strides, dilations, pads, outs, buffers: Buffers | None = None) -> np.ndarray:
     """Channels-last 2-D depthwise convolution. x (N, H, W, C), w (KH, KW, C, M) -> (N, OH, OW, C*M)."""
     N, C = x.shape[0], x.shape[-1]
@@ -561,7 +573,7 @@ def _depthwise_forward(x, w, strides, dilations, pads, outs, buffers: Buffers | 
     if Mult == 1 and sw == 1:
         # Merge (ow, c): at width stride 1 they form one contiguous run of OW*C elements per row.
         view = as_strided(xp, (N, OH, KH, KW, OW * C), (sN, sH * sh, sH * dh, sW * dw, sC), writeable=False)
-        wt = np.tile(w[:, :, :, 0], (1, 1, OW))
+        wt = _tiled_filter(w, OW, buffers)
         out = _empty(buffers, "out", (N, OH, OW, C), x.dtype)
         np.einsum("nhijm,ijm->nhm", view, wt, out=out.reshape(N, OH, OW * C))
         return out
@@ -590,6 +602,28 @@ class _ConvSetup:
     def restore(self, y: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(y.transpose(self.perms[1])) if self.perms else y
 
+    def with_input(self, x) -> "_ConvSetup":
+        """The same geometry for another input of the same shape."""
+        other = object.__new__(_ConvSetup)
+        other.__dict__.update(self.__dict__)
+        other.x = x.transpose(self.perms[0]) if self.perms else x
+        return other
+
+
+def _setup(x, w, nspatial, strides, padding, explicit_paddings, data_format, dilations, op_name,
+           buffers: Buffers | None) -> _ConvSetup:
+    """The conv geometry; a step's Buffers remembers it per input shape (the attrs are the step's)."""
+    key = ("conv", x.shape, w.shape)
+    setup = buffers.memo.get(key) if buffers is not None else None
+    if setup is not None:
+        return setup.with_input(x)
+    setup = _ConvSetup(x, w.shape[:nspatial], nspatial, strides, padding, explicit_paddings, data_format,
+                       dilations, op_name)
+    if buffers is not None:
+        buffers.memo[key] = setup.with_input(x)
+        buffers.memo[key].x = None  # never keep an input alive (it would block its producer's buffer reuse)
+    return setup
+
 
 def _conv(x, filter, nspatial, strides, padding, explicit_paddings, data_format, dilations, op_name,
           depthwise=False, buffers: Buffers | None = None):
@@ -597,8 +631,7 @@ def _conv(x, filter, nspatial, strides, padding, explicit_paddings, data_format,
     w = np.asarray(filter)
     if w.ndim != nspatial + 2:
         raise ExecutionError(f"{op_name}: filter must be {nspatial + 2}-D, got shape {w.shape}")
-    setup = _ConvSetup(x, w.shape[:nspatial], nspatial, strides, padding, explicit_paddings, data_format,
-                       dilations, op_name)
+    setup = _setup(x, w, nspatial, strides, padding, explicit_paddings, data_format, dilations, op_name, buffers)
     xw = _work(setup.x)
     ww = _work(w).astype(xw.dtype, copy=False)
     if depthwise:
@@ -649,11 +682,12 @@ def depthwise_conv2d_native(input, filter, *, strides, padding, explicit_padding
     return _finish(setup.restore(y), input.dtype, T)
 
 
+# explicit_paddings (with padding EXPLICIT) is an smlens extension of TF's op: fold_pad puts a Pad there
 @op("_FusedDepthwiseConv2dNative", inputs=["input", "filter", "*args:num_args"],
-    attrs={**{k: v for k, v in _DW_ATTRS.items() if k != "explicit_paddings"}, **_FUSED_ATTRS})
-def fused_depthwise_conv2d_native(input, filter, args, *, strides, padding, data_format, dilations, T, num_args,
-                                  fused_ops, epsilon, leakyrelu_alpha, buffers=None):
-    y, setup = _conv(input, filter, 2, strides, padding, [], data_format, dilations,
+    attrs={**_DW_ATTRS, **_FUSED_ATTRS})
+def fused_depthwise_conv2d_native(input, filter, args, *, strides, padding, explicit_paddings, data_format,
+                                  dilations, T, num_args, fused_ops, epsilon, leakyrelu_alpha, buffers=None):
+    y, setup = _conv(input, filter, 2, strides, padding, explicit_paddings, data_format, dilations,
                      "_FusedDepthwiseConv2dNative", depthwise=True, buffers=buffers)
     y = _apply_fused(y, fused_ops, list(args), epsilon, leakyrelu_alpha, y.ndim - 1)
     return _finish(setup.restore(y), input.dtype, T)

@@ -100,10 +100,11 @@ class Buffers:
     each conv step): a buffer is handed out again only when nothing but this object references it any
     more (its previous result is dead), so a result that is still in use is never overwritten. Saves the
     page faults of allocating the large activations of every layer anew at every run."""
-    __slots__ = ("_bufs",)
+    __slots__ = ("_bufs", "memo")
 
     def __init__(self):
         self._bufs: dict = {}
+        self.memo: dict = {}  # what the kernel derived from attrs and input shapes (conv geometry)
 
     def get(self, key: str, shape: tuple, dtype, zero: bool = False) -> np.ndarray:
         b = self._bufs.get(key)

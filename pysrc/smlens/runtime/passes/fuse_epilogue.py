@@ -64,8 +64,7 @@ def _fusable(conv: Step) -> bool:
         return False
     if conv.op == "MatMul":
         return True
-    return conv.attrs.get("data_format", "NHWC") == "NHWC" and \
-        (conv.op == "Conv2D" or conv.attrs.get("padding") != "EXPLICIT")
+    return conv.attrs.get("data_format", "NHWC") == "NHWC"
 
 
 def _fused_step(conv: Step, epi: list) -> Step:
