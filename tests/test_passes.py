@@ -226,3 +226,21 @@ def test_fold_pad_keeps_nonzero_pad():
     files = model(nodes, {"s": sig({"x": ("x:0", F32, (1, 5, 5, 2))}, {"y": ("conv:0", F32)})})
     on, _ = _plans(files, [])
     assert _ops(on) == ["PadV2", "Conv2D"]
+
+
+def test_inlining_is_bounded(monkeypatch):
+    """f_k calls f_{k-1} twice: fully inlined it would be 2^k steps; the budget keeps calls beyond it."""
+    from smlens.runtime import compiler
+    monkeypatch.setattr(compiler, "MAX_INLINED_STEPS", 40)
+    fs = [function("f0", [("a", F32)], [("out", F32)], [node("n", "Neg", "a", T=F32)], {"out": "n:y:0"})]
+    for k in range(1, 12):
+        fs.append(function(f"f{k}", [("a", F32)], [("out", F32)],
+                           [node("c1", "PartitionedCall", "a", f=Func(f"f{k - 1}"), Tin=[F32], Tout=[F32]),
+                            node("c2", "PartitionedCall", "c1:output:0", f=Func(f"f{k - 1}"), Tin=[F32],
+                                 Tout=[F32])], {"out": "c2:output:0"}))
+    nodes = [placeholder("x", F32, (2,)),
+             node("call", "PartitionedCall", "x", f=Func("f11"), Tin=[F32], Tout=[F32])]
+    files = model(nodes, {"s": sig({"x": ("x:0", F32, (2,))}, {"y": ("call:0", F32)})}, fs)
+    plan = compile_signature(open_model(files).meta_graph().signatures["s"], CompileOptions(from_env=False))
+    assert len(plan.program) < 200 and "PartitionedCall" in _ops(plan)
+    np.testing.assert_array_equal(plan.run({"x": np.float32([1, -2])})["y"], [1, -2])  # 2^11 negations
