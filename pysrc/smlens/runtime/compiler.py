@@ -14,15 +14,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import backend_registry as registry
 from ..errors import FormatError, InputError
-from .opregistry import FuncAttr, OpContext
+from . import backend_registry as registry
 from .dataflow import KIND_OF
 from .emit import emit
 from .executor import StepInfo
 from .graphs import Body, Node, function_body
 from .ir import StepGraph
 from .lower import lower_static
+from .opregistry import FuncAttr, OpContext
 from .options import DEFAULT, CompileOptions
 from .passes import PassContext, run_passes
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..ir import StepGraph
-from . import (dead_steps, div_by_constant, fold_bn, fold_constants, fold_pad, fold_variables, fuse_epilogue, inline,
-               placement)
+from . import (dead_steps, div_by_constant, fold_bn, fold_constants, fold_pad, fold_variables, fuse_epilogue,
+               inline, placement)
 
 
 @dataclass

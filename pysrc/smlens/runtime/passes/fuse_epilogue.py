@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..opregistry import KERNELS
 from ..ir import Step, StepGraph
+from ..opregistry import KERNELS
 
 FUSED = {"Conv2D": "_FusedConv2D", "DepthwiseConv2dNative": "_FusedDepthwiseConv2dNative",
          "MatMul": "_FusedMatMul"}
