@@ -107,12 +107,24 @@ class Buffers:
         self.memo: dict = {}  # what the kernel derived from attrs and input shapes (conv geometry)
 
     def get(self, key: str, shape: tuple, dtype, zero: bool = False) -> np.ndarray:
-        b = self._bufs.get(key)
-        # references: the dict, `b`, getrefcount's argument; more means a result still uses it
-        if b is None or b.shape != shape or b.dtype != dtype or sys.getrefcount(b) > 3:
-            b = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
-            self._bufs[key] = b
+        bufs = self._bufs
+        if key in bufs and _refs(bufs, key) <= _DEAD_REFS:  # counted before this frame holds it
+            b = bufs[key]
+            if b.shape == shape and b.dtype == dtype:
+                return b
+        b = bufs[key] = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
         return b
+
+
+def _refs(bufs: dict, key: str) -> int:
+    """References to bufs[key]: its dict entry and this frame's, plus any result (or view) still using it."""
+    b = bufs[key]
+    return sys.getrefcount(b)
+
+
+# what _refs counts for a buffer nothing else uses, measured the same way (so an interpreter that counts
+# frame references differently is calibrated for)
+_DEAD_REFS = _refs({"k": np.empty(0)}, "k")
 
 
 def takes_buffers(fn: Callable) -> bool:
