@@ -244,3 +244,19 @@ def test_inlining_is_bounded(monkeypatch):
     plan = compile_signature(open_model(files).meta_graph().signatures["s"], CompileOptions(from_env=False))
     assert len(plan.program) < 200 and "PartitionedCall" in _ops(plan)
     np.testing.assert_array_equal(plan.run({"x": np.float32([1, -2])})["y"], [1, -2])  # 2^11 negations
+
+
+def test_fused_bias_of_wrong_length_names_the_node():
+    from smlens.errors import ExecutionError
+    nodes = [placeholder("x", F32, (1, 4, 4, 2)), placeholder("b", F32, (3,)),
+             const("w", np.ones((1, 1, 2, 5), np.float32)),
+             node("conv", "Conv2D", "x", "w", T=F32, strides=[1, 1, 1, 1], padding="VALID"),
+             node("ba", "BiasAdd", "conv", "b", T=F32), node("act", "Relu", "ba", T=F32)]
+    files = model(nodes, {"s": sig({"x": ("x:0", F32, (1, 4, 4, 2)), "b": ("b:0", F32, (3,))},
+                                   {"y": ("act:0", F32)})})
+    for disabled in ([], ["fuse_epilogue"]):
+        plan = compile_signature(open_model(files).meta_graph().signatures["s"],
+                                 CompileOptions(frozenset(disabled), from_env=False))
+        with pytest.raises(ExecutionError, match="'conv'|'ba'") as e:
+            plan.run({"x": np.ones((1, 4, 4, 2), np.float32), "b": np.ones(3, np.float32)})
+        assert "bias" in str(e.value)

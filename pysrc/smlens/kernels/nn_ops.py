@@ -318,7 +318,11 @@ def _apply_fused(y: np.ndarray, fused_ops: Sequence[str], args: list, epsilon: f
 
     for name in fused_ops:
         if name == "BiasAdd":
-            y = _add_into(y, take(1, name)[0].reshape(shape))
+            bias = take(1, name)[0]
+            if bias.ndim != 1 or bias.shape[0] != y.shape[channel_axis]:
+                raise ExecutionError(f"fused BiasAdd: bias of shape {bias.shape} does not match the "
+                                     f"{y.shape[channel_axis]} channels of the result {y.shape}")
+            y = _add_into(y, bias.reshape(shape))
         elif name == "Add":
             y = _add_into(y, take(1, name)[0])
         elif name == "FusedBatchNorm":
