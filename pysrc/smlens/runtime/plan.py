@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import InputError, UnsupportedError
 from .feeds import convert, expected
 from .graphs import parse_graph_input
+from .options import CompileOptions
 from .resources import Variable
 from .state import Runtime, get_runtime, missing_message
 
@@ -28,6 +29,7 @@ class SignaturePlan:
         self._inputs = inputs      # [(key, spec, n feeds)]
         self._outputs = outputs    # [(key, kind, fetch positions)]: kind name | sparse | composite | target
         self._without: dict[frozenset, SignaturePlan] = {}  # plans that leave optional inputs out
+        self.options = None  # the CompileOptions it was compiled with (plans without optional inputs reuse them)
 
     @property
     def num_steps(self) -> int:
@@ -69,7 +71,7 @@ class SignaturePlan:
             feeds = self.feed_values(inputs)
         except _Omitted as e:   # optional inputs left out: the PlaceholderWithDefault nodes compute them
             if e.keys not in self._without:
-                self._without[e.keys] = compile_signature(self.signature, e.keys)
+                self._without[e.keys] = compile_signature(self.signature, self.options, e.keys)
             return self._without[e.keys].run(inputs)
         rt = self.runtime
         rt.ensure_initialized()
@@ -98,8 +100,10 @@ class _Omitted(Exception):
         self.keys = keys
 
 
-def compile_signature(signature, omit: frozenset = frozenset()) -> SignaturePlan:
-    """The plan of a signature; inputs in `omit` (optional ones) are not fed: their default is computed."""
+def compile_signature(signature, options: CompileOptions | None = None,
+                      omit: frozenset = frozenset()) -> SignaturePlan:
+    """`options`: which passes run and which backends the plan may use (default: the runtime's); inputs in
+    `omit` (optional ones) are not fed: their default is computed."""
     rt = get_runtime(signature.meta_graph)
     feeds: list = []
     inputs = []
@@ -128,12 +132,14 @@ def compile_signature(signature, omit: frozenset = frozenset()) -> SignaturePlan
         if ref[0] not in rt.graph.nodes:
             raise UnsupportedError(f"signature {signature.key!r} names tensor {ref[0]}:{ref[1]}, "
                                    "which is not in the graph")
-    compiled = rt.compile_graph(feeds, fetches, targets)
+    compiled = rt.compile_graph(feeds, fetches, targets, options=options)
     missing = list(compiled.missing)
     missing.extend(m for m in rt.init_missing() if m not in missing)
     if missing:
         raise UnsupportedError(missing_message(missing, f"signature {signature.key!r}"))
-    return SignaturePlan(signature, rt, compiled.program, inputs, outputs)
+    plan = SignaturePlan(signature, rt, compiled.program, inputs, outputs)
+    plan.options = options
+    return plan
 
 
 class GraphPlan:
@@ -162,7 +168,8 @@ def tensor_ref(name: str, what: str) -> tuple[str, int]:
     return parse_graph_input(name)
 
 
-def compile_names(meta_graph, feeds: list[str], fetches: list[str], targets: list[str]) -> GraphPlan:
+def compile_names(meta_graph, feeds: list[str], fetches: list[str], targets: list[str],
+                  options: CompileOptions | None = None) -> GraphPlan:
     """A plan computing `fetches` (tensor names) from values fed for `feeds` (tensor names), after running
     the nodes named in `targets`. A fed placeholder's dtype and shape are checked like a signature input."""
     from ..model import TensorSpec
@@ -185,7 +192,7 @@ def compile_names(meta_graph, feeds: list[str], fetches: list[str], targets: lis
         dt = n.attrs.get("dtype") if n.op in ("Placeholder", "PlaceholderWithDefault") and port == 0 else None
         shape = n.attrs.get("shape") if dt is not None else None
         specs.append((name, TensorSpec(name, name, dt, shape)))
-    compiled = rt.compile_graph(feed_refs, fetch_refs, list(targets))
+    compiled = rt.compile_graph(feed_refs, fetch_refs, list(targets), options=options)
     missing = list(compiled.missing)
     missing.extend(m for m in rt.init_missing() if m not in missing)
     if missing:
