@@ -1,0 +1,579 @@
+"""The webgpu backend: heavy float32 ops as WGSL compute shaders on the user's GPU, tensors kept on the
+GPU between consecutive GPU steps (host = False: values are `DeviceTensor`s).
+
+It runs only inside Pyodide, where JavaScript created the device layer (web/js/webgpu.js) and handed
+it over with `install(runtime)`. Plan time (`kernel`) checks the op, its attrs and dtypes and uploads
+constant inputs once (weights, packed fused-op arguments); run time specialises a shader to the
+actual shapes (cached per op, attrs and shapes), allocates the output from the runtime's pool and
+records the dispatch. Nothing waits on the GPU until `download`, which blocks on the read-back with
+`pyodide.ffi.run_sync` (JSPI): the plan must be entered through Pyodide's async entry
+(`runPythonAsync` / `run_async`). WGSL comes from `webgpu_wgsl`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import ExecutionError
+from ..kernels.array_ops import _reshape_target
+from ..kernels.nn_ops import _window_geometry
+from . import webgpu_wgsl as wgsl
+from .base import DeviceTensor, PreparedKernel, StepSpec
+
+F32 = np.dtype(np.float32)
+_RUNTIME: Any = None
+
+
+def install(runtime: Any) -> None:
+    """Called from JavaScript with the object `createWebGPURuntime` returned (or None to remove it)."""
+    global _RUNTIME, _BACKEND
+    _RUNTIME = runtime
+    _BACKEND = None
+
+
+def adapter_info() -> dict | None:
+    if _RUNTIME is None:
+        return None
+    info = _RUNTIME.info
+    return {k: getattr(info, k) for k in ("vendor", "architecture", "device", "description", "isFallbackAdapter")}
+
+
+_BACKEND: "WebGPUBackend | None" = None
+
+
+def backend() -> "WebGPUBackend | None":
+    """The backend over the installed runtime, or None where no WebGPU runtime was installed."""
+    global _BACKEND
+    if _BACKEND is None and _RUNTIME is not None:
+        _BACKEND = WebGPUBackend(_RUNTIME)
+    return _BACKEND
+
+
+class _Ctx:
+    """Per-backend run-time helpers given to op builders."""
+
+    def __init__(self, be: "WebGPUBackend"):
+        self.be = be
+
+
+class WebGPUBackend:
+    name = "webgpu"
+    host = False
+
+    def __init__(self, runtime: Any):
+        from pyodide.ffi import to_js  # only inside Pyodide
+        self._to_js = to_js
+        self.rt = runtime
+        self._pipelines: dict[str, int] = {}
+        self.counts = {"uploads": 0, "downloads": 0, "dispatches": 0}
+
+    # ------------------------------------------------------------------ Backend protocol
+    def kernel(self, spec: StepSpec) -> PreparedKernel | None:
+        build = _BUILDERS.get(spec.op)
+        if build is None:
+            return None
+        for i, dt in enumerate(spec.in_dtypes):
+            if i in spec.consts and np.asarray(spec.consts[i]).dtype.kind in "iu":
+                continue  # shapes, axes, perms: read at plan time
+            if dt is None or np.dtype(dt) != F32:
+                return None
+        try:
+            return build(self, spec)
+        except _Decline:
+            return None
+
+    def upload(self, array: np.ndarray) -> DeviceTensor:
+        a = np.ascontiguousarray(array, dtype=F32)
+        h = self.rt.upload(self._to_js(a.reshape(-1).view(np.uint8)))
+        self.counts["uploads"] += 1
+        return DeviceTensor(self, int(h), a.shape, F32)
+
+    def download(self, tensor: DeviceTensor) -> np.ndarray:
+        from pyodide.ffi import run_sync
+        data = run_sync(self.rt.download(tensor.handle))
+        out = np.empty(tensor.shape, F32)
+        if out.size:
+            data.assign_to(out.reshape(-1)) if data.length == out.size else _copy_prefix(data, out)
+        self.counts["downloads"] += 1
+        return out
+
+    def free(self, tensor: DeviceTensor) -> None:
+        self.rt.free(tensor.handle)
+
+    # ------------------------------------------------------------------ helpers for op builders
+    def alloc(self, shape: tuple) -> DeviceTensor:
+        return DeviceTensor(self, int(self.rt.alloc(max(1, math.prod(shape)))), shape, F32)
+
+    def alias(self, t: DeviceTensor, shape: tuple) -> DeviceTensor:
+        """The same device buffer seen with another shape (Reshape, Squeeze, Identity)."""
+        self.rt.retain(t.handle)
+        return DeviceTensor(self, t.handle, shape, F32)
+
+    def dispatch(self, shader: wgsl.Shader, inputs: list, out: DeviceTensor) -> DeviceTensor:
+        pid = self._pipelines.get(shader.wgsl)
+        if pid is None:
+            pid = self._pipelines[shader.wgsl] = int(self.rt.compile(shader.wgsl))
+        handles = [t.handle for t in inputs] + [out.handle]
+        self.rt.run(pid, self._to_js(handles), self._to_js(list(shader.groups)))
+        self.counts["dispatches"] += 1
+        return out
+
+    def stats(self) -> dict:
+        return dict(self.counts)
+
+
+def _copy_prefix(data, out: np.ndarray) -> None:
+    flat = np.frombuffer(data.to_py(), dtype=F32)
+    out.reshape(-1)[:] = flat[:out.size]
+
+
+class _Decline(Exception):
+    """Raised by a builder: this step stays on another backend."""
+
+
+def _require(cond: bool) -> None:
+    if not cond:
+        raise _Decline()
+
+
+def _cache(fn: Callable) -> Callable:
+    """Memoise a shader generator on its (hashable) arguments."""
+    memo: dict = {}
+
+    def wrapped(*args):
+        s = memo.get(args)
+        if s is None:
+            s = memo[args] = fn(*args)
+        return s
+    return wrapped
+
+
+_BUILDERS: dict[str, Callable[[WebGPUBackend, StepSpec], PreparedKernel]] = {}
+
+
+def builder(*ops: str):
+    def register(fn):
+        for o in ops:
+            _BUILDERS[o] = fn
+        return fn
+    return register
+
+
+def _const_or_input(be: WebGPUBackend, spec: StepSpec, pos: int):
+    """A captured device copy of a constant input, or None (the input then arrives at run time)."""
+    if pos in spec.consts:
+        return be.upload(np.asarray(spec.consts[pos], F32))
+    return None
+
+
+def _inputs(args: list, captured: dict, n: int) -> list:
+    """Merge run-time args (positions not captured) with captured device tensors, in input order."""
+    it = iter(args)
+    return [captured[i] if i in captured else next(it) for i in range(n)]
+
+
+def _check_f32(t, what: str, node: str) -> None:
+    if not isinstance(t, DeviceTensor):
+        raise ExecutionError(f"{node}: webgpu expected a device tensor for {what}, got {type(t).__name__}")
+
+
+# --------------------------------------------------------------------------- fused epilogue
+
+def _epilogue(be: WebGPUBackend, spec: StepSpec, first_arg: int) -> tuple:
+    """Parse fused_ops: returns (Epilogue, params device tensor or None, residual input position or None,
+    channel count or None, the constant input positions consumed). Per-channel args must be plan
+    constants; they are packed into one params buffer uploaded once."""
+    a = spec.attrs
+    ops = list(a.get("fused_ops") or [])
+    n_args = int(a.get("num_args", 0))
+    _require(len(spec.in_shapes) == first_arg + n_args)
+    pos = first_arg
+    steps, chunks, residual = [], [], None
+    for name in ops:
+        if name == "BiasAdd":
+            _require(pos in spec.consts)
+            chunks.append(np.asarray(spec.consts[pos], F32).reshape(-1))
+            steps.append(("bias", len(chunks) - 1))
+            pos += 1
+        elif name == "FusedBatchNorm":
+            idx = []
+            for _ in range(4):
+                _require(pos in spec.consts)
+                chunks.append(np.asarray(spec.consts[pos], F32).reshape(-1))
+                idx.append(len(chunks) - 1)
+                pos += 1
+            steps.append(("bn", *idx))
+        elif name == "Add":
+            _require(residual is None)
+            residual = pos
+            steps.append(("add",))
+            pos += 1
+        elif name in wgsl.UNARY_OPS and name not in ("Identity",):
+            steps.append(("act", name))
+        else:
+            raise _Decline()
+    _require(pos == first_arg + n_args)
+    if chunks:
+        c = len(chunks[0])
+        _require(all(len(x) == c for x in chunks))
+        # chunk i lives at element offset i*c in the params buffer
+        steps = [(s[0], *[i * c for i in s[1:]]) if s[0] in ("bias", "bn") else s for s in steps]
+        params = be.upload(np.concatenate(chunks))
+    else:
+        c, params = None, None
+    ep = wgsl.Epilogue(tuple(steps), float(a.get("epsilon", 1e-4)), float(a.get("leakyrelu_alpha", 0.2)))
+    used = frozenset(range(first_arg, first_arg + n_args)) - ({residual} if residual is not None else set())
+    return ep, params, residual, c, used
+
+
+def _conv_geometry(spec: StepSpec, xs: tuple, ks: tuple) -> tuple:
+    a = spec.attrs
+    strides = list(a.get("strides", [1, 1, 1, 1]))
+    dil = list(a.get("dilations", [1, 1, 1, 1]))
+    padding = a.get("padding")
+    explicit = list(a.get("explicit_paddings") or [])
+    pairs = [(explicit[2], explicit[3]), (explicit[4], explicit[5])] if padding == "EXPLICIT" else None
+    outs, pads = _window_geometry(xs[1:3], ks, strides[1:3], dil[1:3], padding, pairs)
+    return (strides[1], strides[2]), (dil[1], dil[2]), outs, (pads[0][0], pads[1][0])
+
+
+def _conv_attrs_ok(spec: StepSpec) -> None:
+    a = spec.attrs
+    _require(a.get("data_format", "NHWC") == "NHWC")
+    s, d = list(a.get("strides", [1] * 4)), list(a.get("dilations", [1] * 4))
+    _require(len(s) == 4 and s[0] == s[3] == 1 and len(d) == 4 and d[0] == d[3] == 1)
+    _require(a.get("padding") in ("SAME", "VALID", "EXPLICIT"))
+    if a.get("padding") == "EXPLICIT":
+        e = list(a.get("explicit_paddings") or [])
+        _require(len(e) == 8 and e[0] == e[1] == e[6] == e[7] == 0)
+    for sh in spec.in_shapes[:2]:
+        _require(sh is None or len(sh) == 4)
+
+
+@builder("Conv2D", "_FusedConv2D", "DepthwiseConv2dNative", "_FusedDepthwiseConv2dNative")
+def _conv(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    _conv_attrs_ok(spec)
+    depthwise = "Depthwise" in spec.op
+    fused = spec.op.startswith("_Fused")
+    if fused:
+        ep, params, residual, c, used = _epilogue(be, spec, 2)
+    else:
+        _require(len(spec.in_shapes) == 2)
+        ep, params, residual, c, used = wgsl.NO_EPILOGUE, None, None, None, frozenset()
+    gen = _cache(wgsl.depthwise2d if depthwise else wgsl.conv2d)
+    captured = {i: None for i in used}
+    wt = _const_or_input(be, spec, 1)
+    if wt is not None:
+        captured[1] = wt
+    node = spec.node
+    n_in = len(spec.in_shapes)
+
+    def fn(*args):
+        ins = _inputs(list(args), captured, n_in)
+        x, w = ins[0], ins[1]
+        for t, what in ((x, "input"), (w, "filter")):
+            _check_f32(t, what, node)
+        if len(x.shape) != 4 or len(w.shape) != 4 or w.shape[2] != x.shape[3]:
+            raise ExecutionError(f"{node}: input {x.shape} and filter {w.shape} do not match")
+        strides, dil, (oh, ow), pads = _conv_geometry(spec, x.shape, w.shape[:2])
+        o = w.shape[2] * w.shape[3] if depthwise else w.shape[3]
+        if c is not None and c != o:
+            raise ExecutionError(f"{node}: fused arguments have {c} channels, the result has {o}")
+        out_shape = (x.shape[0], oh, ow, o)
+        bufs = [x, w]
+        if params is not None:
+            bufs.append(params)
+        if residual is not None:
+            r = ins[residual]
+            if tuple(r.shape) != out_shape:
+                raise ExecutionError(f"{node}: fused Add argument {r.shape} differs from the result {out_shape}")
+            bufs.append(r)
+        shader = gen(x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[1], w.shape[3],
+                     oh, ow, strides, dil, pads, ep)
+        return be.dispatch(shader, bufs, be.alloc(out_shape))
+
+    return PreparedKernel(fn, frozenset(captured))
+
+
+@builder("MatMul", "_FusedMatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3")
+def _matmul(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    a = spec.attrs
+    batched = spec.op.startswith("Batch")
+    ta = bool(a.get("adj_x" if batched else "transpose_a", False))
+    tb = bool(a.get("adj_y" if batched else "transpose_b", False))
+    if spec.op == "BatchMatMulV3":
+        _require(getattr(a.get("Tout"), "name", "float32") == "float32")
+    if spec.op == "_FusedMatMul":
+        ep, params, residual, c, used = _epilogue(be, spec, 2)
+    else:
+        _require(len(spec.in_shapes) == 2)
+        ep, params, residual, c, used = wgsl.NO_EPILOGUE, None, None, None, frozenset()
+    captured = {i: None for i in used}
+    for pos in (0, 1):
+        t = _const_or_input(be, spec, pos)
+        if t is not None:
+            captured[pos] = t
+    gen = _cache(wgsl.matmul)
+    node = spec.node
+    n_in = len(spec.in_shapes)
+
+    def fn(*args):
+        ins = _inputs(list(args), captured, n_in)
+        x, y = ins[0], ins[1]
+        if len(x.shape) < 2 or len(y.shape) < 2 or (not batched and (len(x.shape) != 2 or len(y.shape) != 2)):
+            raise ExecutionError(f"{node}: matmul operands must be matrices, got {x.shape} and {y.shape}")
+        m, k = (x.shape[-1], x.shape[-2]) if ta else (x.shape[-2], x.shape[-1])
+        k2, n = (y.shape[-1], y.shape[-2]) if tb else (y.shape[-2], y.shape[-1])
+        if k != k2:
+            raise ExecutionError(f"{node}: inner dimensions differ: {x.shape} x {y.shape}")
+        try:
+            batch = tuple(np.broadcast_shapes(tuple(x.shape[:-2]), tuple(y.shape[:-2])))
+        except ValueError:
+            raise ExecutionError(f"{node}: batch dimensions {x.shape[:-2]} and {y.shape[:-2]} do not broadcast")
+        if c is not None and c != n:
+            raise ExecutionError(f"{node}: fused arguments have {c} channels, the result has {n}")
+        out_shape = batch + (m, n)
+        bufs = [x, y]
+        if params is not None:
+            bufs.append(params)
+        if residual is not None:
+            r = ins[residual]
+            if tuple(r.shape) != out_shape:
+                raise ExecutionError(f"{node}: fused Add argument {r.shape} differs from the result {out_shape}")
+            bufs.append(r)
+        if math.prod(out_shape) == 0:
+            return be.alloc(out_shape)
+        if k == 0:
+            raise _Unsupported(node, "matmul with an empty inner dimension")
+        shader = gen(batch, tuple(x.shape[:-2]), tuple(y.shape[:-2]), m, k, n, ta, tb, ep)
+        return be.dispatch(shader, bufs, be.alloc(out_shape))
+
+    return PreparedKernel(fn, frozenset(captured))
+
+
+def _Unsupported(node: str, what: str) -> ExecutionError:
+    return ExecutionError(f"{node}: webgpu: {what}")
+
+
+@builder("MaxPool", "AvgPool")
+def _pool(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    a = spec.attrs
+    _require(a.get("data_format", "NHWC") == "NHWC" and a.get("padding") in ("SAME", "VALID"))
+    ks, st = list(a.get("ksize")), list(a.get("strides"))
+    _require(len(ks) == 4 and len(st) == 4 and ks[0] == ks[3] == st[0] == st[3] == 1)
+    _require(len(spec.in_shapes) == 1)
+    kind = "max" if spec.op == "MaxPool" else "avg"
+    gen = _cache(wgsl.pool2d)
+    node = spec.node
+
+    def fn(x):
+        if len(x.shape) != 4:
+            raise ExecutionError(f"{node}: pooling needs a 4-D input, got {x.shape}")
+        outs, pads = _window_geometry(x.shape[1:3], ks[1:3], st[1:3], [1, 1], a["padding"], None)
+        out_shape = (x.shape[0], outs[0], outs[1], x.shape[3])
+        if math.prod(out_shape) == 0:
+            return be.alloc(out_shape)
+        shader = gen(kind, *x.shape, ks[1], ks[2], outs[0], outs[1], (st[1], st[2]), (pads[0][0], pads[1][0]))
+        return be.dispatch(shader, [x], be.alloc(out_shape))
+
+    return PreparedKernel(fn)
+
+
+@builder(*sorted(wgsl.BINARY_OPS))
+def _binary(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    _require(len(spec.in_shapes) == 2)
+    if spec.op == "BiasAdd":
+        _require(spec.attrs.get("data_format", "NHWC") == "NHWC")
+    captured = {}
+    for pos in (0, 1):
+        t = _const_or_input(be, spec, pos)
+        if t is not None:
+            captured[pos] = t
+    gen = _cache(wgsl.binary)
+    node, op = spec.node, spec.op
+
+    def fn(*args):
+        x, y = _inputs(list(args), captured, 2)
+        if op == "BiasAdd" and (len(y.shape) != 1 or not x.shape or x.shape[-1] != y.shape[0]):
+            raise ExecutionError(f"{node}: bias {y.shape} does not match the last dimension of {x.shape}")
+        try:
+            out_shape = tuple(np.broadcast_shapes(tuple(x.shape), tuple(y.shape)))
+        except ValueError:
+            raise ExecutionError(f"{node}: shapes {x.shape} and {y.shape} are incompatible")
+        if math.prod(out_shape) == 0:
+            return be.alloc(out_shape)
+        return be.dispatch(gen(op, out_shape, tuple(x.shape), tuple(y.shape)), [x, y], be.alloc(out_shape))
+
+    return PreparedKernel(fn, frozenset(captured))
+
+
+@builder(*sorted(wgsl.UNARY_OPS - {"Identity"}))
+def _unary(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    _require(len(spec.in_shapes) == 1)
+    alpha = float(spec.attrs.get("alpha", 0.2))
+    gen = _cache(wgsl.unary)
+    names = (spec.op,)
+
+    def fn(x):
+        total = math.prod(x.shape)
+        if total == 0:
+            return be.alloc(x.shape)
+        return be.dispatch(gen(names, total, alpha), [x], be.alloc(x.shape))
+
+    return PreparedKernel(fn)
+
+
+def _const_ints(spec: StepSpec, pos: int) -> list[int]:
+    _require(pos in spec.consts)
+    return [int(v) for v in np.asarray(spec.consts[pos]).reshape(-1)]
+
+
+@builder("Sum", "Mean", "Max", "Min", "Prod")
+def _reduce(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    _require(len(spec.in_shapes) == 2)
+    axes = _const_ints(spec, 1)
+    keep = bool(spec.attrs.get("keep_dims", False))
+    kind = spec.op.lower()
+    gen = _cache(wgsl.reduce)
+    node = spec.node
+
+    def fn(x):
+        r = len(x.shape)
+        for ax in axes:
+            if not -max(r, 1) <= ax < max(r, 1):
+                raise ExecutionError(f"{node}: invalid reduction axis {ax} for a tensor of rank {r}")
+        norm = tuple(sorted({ax % r for ax in axes})) if r else ()
+        shape = tuple((1 if d in norm else s) for d, s in enumerate(x.shape)) if keep else \
+            tuple(s for d, s in enumerate(x.shape) if d not in norm)
+        count = math.prod(x.shape[d] for d in norm)
+        if math.prod(shape) == 0 or count == 0:
+            raise _Unsupported(node, "reduction of an empty tensor")
+        return be.dispatch(gen(kind, tuple(x.shape), norm), [x], be.alloc(shape))
+
+    return PreparedKernel(fn, frozenset({1}))
+
+
+@builder("Softmax", "LogSoftmax")
+def _softmax(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    _require(len(spec.in_shapes) == 1)
+    gen = _cache(wgsl.softmax)
+    log = spec.op == "LogSoftmax"
+    node = spec.node
+
+    def fn(x):
+        if len(x.shape) < 1 or math.prod(x.shape) == 0:
+            raise ExecutionError(f"{node}: softmax needs a non-empty tensor of rank >= 1, got {x.shape}")
+        return be.dispatch(gen(math.prod(x.shape[:-1]), x.shape[-1], log), [x], be.alloc(x.shape))
+
+    return PreparedKernel(fn)
+
+
+# --------------------------------------------------------------------------- shapes and data movement
+
+@builder("Identity", "Snapshot", "StopGradient")
+def _identity(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    _require(len(spec.in_shapes) == 1)
+    return PreparedKernel(lambda x: be.alias(x, x.shape))
+
+
+@builder("Reshape")
+def _reshape(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    sizes = _const_ints(spec, 1)
+
+    def fn(x):
+        try:
+            return be.alias(x, _reshape_target(tuple(x.shape), sizes))
+        except Exception as e:  # the reference's own message (InvalidArgument-style)
+            raise ExecutionError(f"{spec.node}: {e}") from None
+
+    return PreparedKernel(fn, frozenset({1}))
+
+
+@builder("Squeeze")
+def _squeeze(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    dims = [int(d) for d in spec.attrs.get("squeeze_dims") or []]
+
+    def fn(x):
+        r = len(x.shape)
+        if not dims:
+            return be.alias(x, tuple(d for d in x.shape if d != 1))
+        axes = set()
+        for d in dims:
+            if not -r <= d < r or x.shape[d % r] != 1:
+                raise ExecutionError(f"{spec.node}: can not squeeze dim {d} of shape {x.shape}")
+            axes.add(d % r)
+        return be.alias(x, tuple(s for i, s in enumerate(x.shape) if i not in axes))
+
+    return PreparedKernel(fn)
+
+
+@builder("ExpandDims")
+def _expand_dims(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    dim = _const_ints(spec, 1)
+    _require(len(dim) == 1)
+
+    def fn(x):
+        r = len(x.shape)
+        d = dim[0]
+        if not -r - 1 <= d <= r:
+            raise ExecutionError(f"{spec.node}: ExpandDims dim {d} out of range for rank {r}")
+        d = d + r + 1 if d < 0 else d
+        return be.alias(x, tuple(x.shape[:d]) + (1,) + tuple(x.shape[d:]))
+
+    return PreparedKernel(fn, frozenset({1}))
+
+
+@builder("Transpose")
+def _transpose(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    perm = tuple(_const_ints(spec, 1))
+    gen = _cache(wgsl.transpose)
+
+    def fn(x):
+        if sorted(perm) != list(range(len(x.shape))):
+            raise ExecutionError(f"{spec.node}: perm {list(perm)} is not a permutation of rank {len(x.shape)}")
+        out_shape = tuple(x.shape[p] for p in perm)
+        if math.prod(out_shape) == 0:
+            return be.alloc(out_shape)
+        return be.dispatch(gen(tuple(x.shape), perm), [x], be.alloc(out_shape))
+
+    return PreparedKernel(fn, frozenset({1}))
+
+
+@builder("ConcatV2")
+def _concat(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    n = len(spec.in_shapes) - 1
+    axis_l = _const_ints(spec, n)
+    _require(len(axis_l) == 1 and n >= 1)
+    captured = {}
+    for pos in range(n):
+        t = _const_or_input(be, spec, pos)
+        if t is not None:
+            captured[pos] = t
+    gen = _cache(wgsl.copy_into)
+
+    def fn(*args):
+        xs = _inputs(list(args), captured, n)
+        r = len(xs[0].shape)
+        ax = axis_l[0]
+        if not -r <= ax < r:
+            raise ExecutionError(f"{spec.node}: ConcatV2 axis {ax} out of range for rank {r}")
+        ax %= r
+        for t in xs:
+            if len(t.shape) != r or any(t.shape[d] != xs[0].shape[d] for d in range(r) if d != ax):
+                raise ExecutionError(f"{spec.node}: ConcatV2 inputs {[t.shape for t in xs]} do not match")
+        out_shape = tuple(xs[0].shape[:ax]) + (sum(t.shape[ax] for t in xs),) + tuple(xs[0].shape[ax + 1:])
+        out = be.alloc(out_shape)
+        outer = math.prod(out_shape[:ax])
+        inner_out = math.prod(out_shape[ax:])
+        off = 0
+        for t in xs:
+            inner = math.prod(t.shape[ax:])
+            if inner and outer:
+                be.dispatch(gen(outer, inner, inner_out, off), [t], out)
+            off += inner
+        return out
+
+    return PreparedKernel(fn, frozenset(captured) | {n})
+
