@@ -27,17 +27,61 @@ _RUNTIME: Any = None
 
 
 def install(runtime: Any) -> None:
-    """Called from JavaScript with the object `createWebGPURuntime` returned (or None to remove it)."""
+    """Called from JavaScript with the object `createWebGPURuntime` returned (or None to remove it).
+    Registers the backend with the plan compiler's backend registry where there is one."""
     global _RUNTIME, _BACKEND
     _RUNTIME = runtime
     _BACKEND = None
+    reg = _registry()
+    if reg is not None:
+        if runtime is None:
+            reg.unregister(WebGPUBackend.name)
+        else:
+            reg.register(backend())
+
+
+def _registry():
+    try:
+        from . import registry
+    except ImportError:  # the plan compiler's registry (backends/registry.py) is not in this build
+        return None
+    return registry
+
+
+CHOICES = ("webgpu", "wasm", "numpy")
+
+
+def select(choice: str | None = None) -> dict:
+    """Pick the backends plans use: `choice` forces one (NumPy stays the fallback for what it does not
+    run); None/"auto" takes webgpu only on a real GPU adapter — a fallback/software adapter (SwiftShader)
+    is slower than wasm/NumPy, so then wasm (where registered) and NumPy. Returns what was chosen and why."""
+    info = adapter_info()
+    choice = (choice or "auto").lower()
+    if choice in CHOICES:
+        pref, reason = [choice], f"forced ({choice})"
+    elif choice != "auto":
+        raise ValueError(f"unknown backend {choice!r}: expected auto, {', '.join(CHOICES)}")
+    elif info is not None and not info["isFallbackAdapter"]:
+        pref, reason = ["webgpu", "wasm"], "GPU adapter found"
+    else:
+        pref = ["wasm"]
+        reason = "software WebGPU adapter (slower than the CPU)" if info is not None else "no WebGPU adapter"
+    reg = _registry()
+    if reg is not None:
+        reg.set_preference(pref + ["numpy"])
+        active = [b.name for b in reg.resolve()]
+    else:
+        active = ["numpy"]
+    return {"choice": choice, "backends": active, "reason": reason, "adapter": info}
 
 
 def adapter_info() -> dict | None:
     if _RUNTIME is None:
         return None
     info = _RUNTIME.info
-    return {k: getattr(info, k) for k in ("vendor", "architecture", "device", "description", "isFallbackAdapter")}
+    out = {k: str(getattr(info, k, "") or "") for k in ("vendor", "architecture", "device", "description")}
+    out["isFallbackAdapter"] = bool(getattr(info, "isFallbackAdapter", False))
+    return out
 
 
 _BACKEND: "WebGPUBackend | None" = None
