@@ -24,7 +24,14 @@ ROOT = os.path.dirname(HERE)
 
 
 def shared_dir() -> str:
-    return os.environ.get("SMLENS_SHARED") or os.path.join(ROOT, "..", "shared")
+    """SMLENS_SHARED, else `shared/` beside the checkout (or beside its parent, for git worktrees)."""
+    if os.environ.get("SMLENS_SHARED"):
+        return os.environ["SMLENS_SHARED"]
+    for up in ("..", os.path.join("..", "..")):
+        cand = os.path.normpath(os.path.join(ROOT, up, "shared"))
+        if os.path.isdir(cand):
+            return cand
+    return os.path.join(ROOT, "..", "shared")
 
 
 def ensure_npm() -> None:

@@ -360,3 +360,12 @@ def test_device_tensor_refuses_numpy_conversion():
     with pytest.raises(TypeError, match="downloaded"):
         np.asarray(t)
     BE.free(t)
+
+
+@pytest.mark.parametrize("shape,pads", [((1, 5, 6, 3), [[0, 0], [1, 0], [0, 1], [0, 0]]),
+                                        ((2, 3), [[2, 1], [0, 3]])])
+def test_pad(shape, pads):
+    rng = np.random.default_rng(len(shape))
+    x = rnd(rng, *shape)
+    check("Pad", [x, np.array(pads, np.int32)], {}, consts=(1,), rtol=0, atol=0)
+    check("PadV2", [x, np.array(pads, np.int32), np.array(-2.5, F32)], {}, consts=(1, 2), rtol=0, atol=0)

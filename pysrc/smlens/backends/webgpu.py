@@ -621,3 +621,31 @@ def _concat(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
 
     return PreparedKernel(fn, frozenset(captured) | {n})
 
+
+@builder("Pad", "PadV2")
+def _pad(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    _require(len(spec.in_shapes) == (3 if spec.op == "PadV2" else 2))
+    _require(1 in spec.consts)
+    paddings = np.asarray(spec.consts[1])
+    _require(paddings.ndim == 2 and paddings.shape[1] == 2 and paddings.dtype.kind in "iu")
+    pads = tuple((int(a), int(b)) for a, b in paddings)
+    _require(all(a >= 0 and b >= 0 for a, b in pads))
+    value = 0.0
+    captured = {1}
+    if spec.op == "PadV2":
+        _require(2 in spec.consts and np.asarray(spec.consts[2]).ndim == 0)
+        value = float(np.asarray(spec.consts[2], F32))
+        captured.add(2)
+    gen = _cache(wgsl.pad)
+
+    def fn(x):
+        if len(x.shape) != len(pads):
+            raise ExecutionError(f"{spec.node}: paddings {paddings.shape} do not match an input of rank {len(x.shape)}")
+        out_shape = tuple(d + a + b for d, (a, b) in zip(x.shape, pads))
+        if math.prod(out_shape) == 0 or math.prod(x.shape) == 0 and any(out_shape):
+            if math.prod(out_shape) == 0:
+                return be.alloc(out_shape)
+            raise _Unsupported(spec.node, "padding an empty tensor")
+        return be.dispatch(gen(tuple(x.shape), pads, value), [x], be.alloc(out_shape))
+
+    return PreparedKernel(fn, frozenset(captured))

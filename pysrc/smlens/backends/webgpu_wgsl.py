@@ -504,3 +504,18 @@ def softmax(rows: int, n: int, log: bool = False) -> Shader:
             f"  for (var j = 0u; j < {n}u; j++) {{\n{fin}\n  }}")
     text, groups = _main(rows, body)
     return Shader(_bindings(["x:f32"], "f32") + "\n" + text, groups)
+
+
+def pad(in_shape: tuple, pads: tuple, value: float) -> Shader:
+    """Constant padding: pads = ((before, after), ...) per dim, all >= 0."""
+    out_shape = tuple(d + a + b for d, (a, b) in zip(in_shape, pads))
+    total = math.prod(out_shape)
+    ostr, istr = _strides(out_shape), _strides(tuple(in_shape))
+    lines = ["  var inside = true;", "  var src = 0u;"]
+    for d, (a, _) in enumerate(pads):
+        lines.append(f"  let c{d} = i32((idx / {ostr[d]}u) % {out_shape[d]}u) - {a};")
+        lines.append(f"  inside = inside && c{d} >= 0 && c{d} < {in_shape[d]};")
+        lines.append(f"  src = src + u32(max(c{d}, 0)) * {istr[d]}u;")
+    lines.append(f"  if (inside) {{ out[idx] = x[src]; }} else {{ out[idx] = {_f(value)}; }}")
+    text, groups = _main(total, "\n".join(lines))
+    return Shader(_bindings(["x:f32"], "f32") + "\n" + text, groups)
