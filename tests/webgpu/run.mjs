@@ -45,6 +45,15 @@ export async function loadPyodideWithSmlens({ withPytest = true } = {}) {
   }
   pyodide.FS.mkdirTree(root);
   pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root }, root);
+  // The shared corpus (big models), where present: SMLENS_SHARED or shared/ beside the checkout (or its parent).
+  const shared = [process.env.SMLENS_SHARED, path.join(root, "..", "shared"), path.join(root, "..", "..", "shared")]
+    .find((d) => d && existsSync(path.join(d, "corpus")));
+  if (shared) {
+    const dir = path.resolve(shared);
+    pyodide.FS.mkdirTree(dir);
+    pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: dir }, dir);
+    pyodide.runPython(`import os; os.environ["SMLENS_SHARED"] = ${JSON.stringify(dir)}`);
+  }
   pyodide.runPython(`import sys; sys.path.insert(0, ${JSON.stringify(path.join(root, "pysrc"))})`);
   return pyodide;
 }

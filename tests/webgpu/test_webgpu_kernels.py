@@ -143,6 +143,8 @@ def test_fused_conv2d(fused_ops, num_args, o):
              "epsilon": 0.001, "leakyrelu_alpha": 0.3}
     consts = (1,) + tuple(2 + i for i, a in enumerate(args) if a.ndim == 1)
     check("_FusedConv2D", [x, f, *args], attrs, consts=consts, atol=1e-5)
+    if o == 8:  # per-channel arguments as run-time device tensors (variables not folded): packed on the GPU
+        check("_FusedConv2D", [x, f, *args], attrs, consts=(), atol=1e-5)
 
 
 DW_CASES = [
@@ -192,6 +194,7 @@ def test_fused_matmul(n):
     a, b, bias = rnd(rng, 6, 9), rnd(rng, 9, n), rnd(rng, n)
     check("_FusedMatMul", [a, b, bias], {"fused_ops": ["BiasAdd", "Relu"], "num_args": 1}, consts=(1, 2))
     check("_FusedMatMul", [a, b, bias], {"fused_ops": ["BiasAdd", "GeluExact"], "num_args": 1}, consts=(1, 2))
+    check("_FusedMatMul", [a, b, bias], {"fused_ops": ["BiasAdd", "Tanh"], "num_args": 1}, consts=())
 
 
 @pytest.mark.parametrize("shapes,adj", [

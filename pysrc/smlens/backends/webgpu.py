@@ -112,16 +112,27 @@ class WebGPUBackend:
         self.rt = runtime
         self._pipelines: dict[str, int] = {}
         self.counts = {"uploads": 0, "downloads": 0, "dispatches": 0}
+        self.declined: dict[str, int] = {}  # op -> steps this backend left to others (for profiles)
 
     # ------------------------------------------------------------------ Backend protocol
     def kernel(self, spec: StepSpec) -> PreparedKernel | None:
+        k = self._kernel(spec)
+        if k is None:
+            self.declined[spec.op] = self.declined.get(spec.op, 0) + 1
+        return k
+
+    def _kernel(self, spec: StepSpec) -> PreparedKernel | None:
         build = _BUILDERS.get(spec.op)
         if build is None:
             return None
         for i, dt in enumerate(spec.in_dtypes):
             if i in spec.consts and np.asarray(spec.consts[i]).dtype.kind in "iu":
                 continue  # shapes, axes, perms: read at plan time
-            if dt is None or np.dtype(dt) != F32:
+            if dt is None:  # unknown producer dtype: the op's own type attr says what its inputs are
+                t = spec.attrs.get("T")
+                if getattr(t, "name", None) != "float32":
+                    return None
+            elif np.dtype(dt) != F32:
                 return None
         try:
             return build(self, spec)
@@ -129,6 +140,8 @@ class WebGPUBackend:
             return None
 
     def upload(self, array: np.ndarray) -> DeviceTensor:
+        if np.asarray(array).dtype != F32:
+            raise ExecutionError(f"webgpu holds float32 tensors only, not {np.asarray(array).dtype}")
         a = np.ascontiguousarray(array, dtype=F32)
         h = self.rt.upload(self._to_js(a.reshape(-1).view(np.uint8)))
         self.counts["uploads"] += 1
@@ -225,51 +238,78 @@ def _check_f32(t, what: str, node: str) -> None:
 
 # --------------------------------------------------------------------------- fused epilogue
 
-def _epilogue(be: WebGPUBackend, spec: StepSpec, first_arg: int) -> tuple:
-    """Parse fused_ops: returns (Epilogue, params device tensor or None, residual input position or None,
-    channel count or None, the constant input positions consumed). Per-channel args must be plan
-    constants; they are packed into one params buffer uploaded once."""
-    a = spec.attrs
-    ops = list(a.get("fused_ops") or [])
-    n_args = int(a.get("num_args", 0))
-    _require(len(spec.in_shapes) == first_arg + n_args)
-    pos = first_arg
-    steps, chunks, residual = [], [], None
-    for name in ops:
-        if name == "BiasAdd":
-            _require(pos in spec.consts)
-            chunks.append(np.asarray(spec.consts[pos], F32).reshape(-1))
-            steps.append(("bias", len(chunks) - 1))
-            pos += 1
-        elif name == "FusedBatchNorm":
-            idx = []
-            for _ in range(4):
-                _require(pos in spec.consts)
-                chunks.append(np.asarray(spec.consts[pos], F32).reshape(-1))
-                idx.append(len(chunks) - 1)
+class _Fused:
+    """The fused_ops of a _Fused* step. Per-channel arguments (bias, BatchNorm's four vectors) are packed
+    into one `params` buffer: at plan time when they are all plan constants (uploaded once), else at run
+    time on the GPU from the device tensors the step receives (a few tiny copy dispatches per run)."""
+
+    def __init__(self, be: WebGPUBackend, spec: StepSpec, first_arg: int):
+        a = spec.attrs
+        n_args = int(a.get("num_args", 0))
+        _require(len(spec.in_shapes) == first_arg + n_args)
+        pos = first_arg
+        self.steps, self.chunk_pos, self.residual = [], [], None
+        for name in list(a.get("fused_ops") or []):
+            if name in ("BiasAdd", "FusedBatchNorm"):
+                k = 1 if name == "BiasAdd" else 4
+                idx = list(range(len(self.chunk_pos), len(self.chunk_pos) + k))
+                self.chunk_pos += list(range(pos, pos + k))
+                self.steps.append(("bias" if k == 1 else "bn", *idx))
+                pos += k
+            elif name == "Add":
+                _require(self.residual is None)
+                self.residual = pos
+                self.steps.append(("add",))
                 pos += 1
-            steps.append(("bn", *idx))
-        elif name == "Add":
-            _require(residual is None)
-            residual = pos
-            steps.append(("add",))
-            pos += 1
-        elif name in wgsl.UNARY_OPS and name not in ("Identity",):
-            steps.append(("act", name))
-        else:
-            raise _Decline()
-    _require(pos == first_arg + n_args)
-    if chunks:
-        c = len(chunks[0])
-        _require(all(len(x) == c for x in chunks))
-        # chunk i lives at element offset i*c in the params buffer
-        steps = [(s[0], *[i * c for i in s[1:]]) if s[0] in ("bias", "bn") else s for s in steps]
-        params = be.upload(np.concatenate(chunks))
-    else:
-        c, params = None, None
-    ep = wgsl.Epilogue(tuple(steps), float(a.get("epsilon", 1e-4)), float(a.get("leakyrelu_alpha", 0.2)))
-    used = frozenset(range(first_arg, first_arg + n_args)) - ({residual} if residual is not None else set())
-    return ep, params, residual, c, used
+            elif name in wgsl.UNARY_OPS and name != "Identity":
+                self.steps.append(("act", name))
+            else:
+                raise _Decline()
+        _require(pos == first_arg + n_args)
+        self.epsilon = float(a.get("epsilon", 1e-4))
+        self.alpha = float(a.get("leakyrelu_alpha", 0.2))
+        self.params, self.channels = None, None
+        self.const = all(p in spec.consts for p in self.chunk_pos)
+        if self.chunk_pos and self.const:
+            chunks = [np.asarray(spec.consts[p], F32).reshape(-1) for p in self.chunk_pos]
+            _require(all(len(x) == len(chunks[0]) for x in chunks))
+            self.channels = len(chunks[0])
+            self.params = be.upload(np.concatenate(chunks))
+        self.captured = frozenset(self.chunk_pos) if self.const else frozenset()
+        self._eps: dict = {}
+        self._copy = _cache(wgsl.copy_into)
+
+    def epilogue(self, c: int) -> wgsl.Epilogue:
+        """The shader epilogue for c channels: chunk i lives at element offset i*c of params."""
+        ep = self._eps.get(c)
+        if ep is None:
+            steps = tuple((s[0], *[i * c for i in s[1:]]) if s[0] in ("bias", "bn") else s for s in self.steps)
+            ep = self._eps[c] = wgsl.Epilogue(steps, self.epsilon, self.alpha)
+        return ep
+
+    def bind(self, be: WebGPUBackend, ins: list, c: int, out_shape: tuple, node: str) -> tuple[list, list]:
+        """(extra buffers for the dispatch, temporaries to free after it)."""
+        bufs, temps = [], []
+        if self.chunk_pos:
+            if self.const:
+                if self.channels != c:
+                    raise ExecutionError(f"{node}: fused arguments have {self.channels} channels, the result has {c}")
+                bufs.append(self.params)
+            else:
+                params = be.alloc((len(self.chunk_pos) * c,))
+                for i, p in enumerate(self.chunk_pos):
+                    t = ins[p]
+                    if math.prod(t.shape) != c:
+                        raise ExecutionError(f"{node}: fused argument {t.shape} does not have {c} channels")
+                    be.dispatch(self._copy(1, c, len(self.chunk_pos) * c, i * c), [t], params)
+                bufs.append(params)
+                temps.append(params)
+        if self.residual is not None:
+            r = ins[self.residual]
+            if tuple(r.shape) != tuple(out_shape):
+                raise ExecutionError(f"{node}: fused Add argument {r.shape} differs from the result {out_shape}")
+            bufs.append(r)
+        return bufs, temps
 
 
 def _conv_geometry(spec: StepSpec, xs: tuple, ks: tuple) -> tuple:
@@ -300,14 +340,13 @@ def _conv_attrs_ok(spec: StepSpec) -> None:
 def _conv(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
     _conv_attrs_ok(spec)
     depthwise = "Depthwise" in spec.op
-    fused = spec.op.startswith("_Fused")
-    if fused:
-        ep, params, residual, c, used = _epilogue(be, spec, 2)
+    if spec.op.startswith("_Fused"):
+        fused = _Fused(be, spec, 2)
     else:
         _require(len(spec.in_shapes) == 2)
-        ep, params, residual, c, used = wgsl.NO_EPILOGUE, None, None, None, frozenset()
+        fused = None
     gen = _cache(wgsl.depthwise2d if depthwise else wgsl.conv2d)
-    captured = {i: None for i in used}
+    captured = {i: None for i in (fused.captured if fused else ())}
     wt = _const_or_input(be, spec, 1)
     if wt is not None:
         captured[1] = wt
@@ -323,20 +362,17 @@ def _conv(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
             raise ExecutionError(f"{node}: input {x.shape} and filter {w.shape} do not match")
         strides, dil, (oh, ow), pads = _conv_geometry(spec, x.shape, w.shape[:2])
         o = w.shape[2] * w.shape[3] if depthwise else w.shape[3]
-        if c is not None and c != o:
-            raise ExecutionError(f"{node}: fused arguments have {c} channels, the result has {o}")
         out_shape = (x.shape[0], oh, ow, o)
-        bufs = [x, w]
-        if params is not None:
-            bufs.append(params)
-        if residual is not None:
-            r = ins[residual]
-            if tuple(r.shape) != out_shape:
-                raise ExecutionError(f"{node}: fused Add argument {r.shape} differs from the result {out_shape}")
-            bufs.append(r)
+        if math.prod(out_shape) == 0:
+            return be.alloc(out_shape)
+        extra, temps = fused.bind(be, ins, o, out_shape, node) if fused else ([], [])
+        ep = fused.epilogue(o) if fused else wgsl.NO_EPILOGUE
         shader = gen(x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[1], w.shape[3],
                      oh, ow, strides, dil, pads, ep)
-        return be.dispatch(shader, bufs, be.alloc(out_shape))
+        out = be.dispatch(shader, [x, w, *extra], be.alloc(out_shape))
+        for t in temps:
+            be.free(t)
+        return out
 
     return PreparedKernel(fn, frozenset(captured))
 
@@ -350,11 +386,11 @@ def _matmul(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
     if spec.op == "BatchMatMulV3":
         _require(getattr(a.get("Tout"), "name", "float32") == "float32")
     if spec.op == "_FusedMatMul":
-        ep, params, residual, c, used = _epilogue(be, spec, 2)
+        fused = _Fused(be, spec, 2)
     else:
         _require(len(spec.in_shapes) == 2)
-        ep, params, residual, c, used = wgsl.NO_EPILOGUE, None, None, None, frozenset()
-    captured = {i: None for i in used}
+        fused = None
+    captured = {i: None for i in (fused.captured if fused else ())}
     for pos in (0, 1):
         t = _const_or_input(be, spec, pos)
         if t is not None:
@@ -376,23 +412,18 @@ def _matmul(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
             batch = tuple(np.broadcast_shapes(tuple(x.shape[:-2]), tuple(y.shape[:-2])))
         except ValueError:
             raise ExecutionError(f"{node}: batch dimensions {x.shape[:-2]} and {y.shape[:-2]} do not broadcast")
-        if c is not None and c != n:
-            raise ExecutionError(f"{node}: fused arguments have {c} channels, the result has {n}")
         out_shape = batch + (m, n)
-        bufs = [x, y]
-        if params is not None:
-            bufs.append(params)
-        if residual is not None:
-            r = ins[residual]
-            if tuple(r.shape) != out_shape:
-                raise ExecutionError(f"{node}: fused Add argument {r.shape} differs from the result {out_shape}")
-            bufs.append(r)
         if math.prod(out_shape) == 0:
             return be.alloc(out_shape)
         if k == 0:
             raise _Unsupported(node, "matmul with an empty inner dimension")
+        extra, temps = fused.bind(be, ins, n, out_shape, node) if fused else ([], [])
+        ep = fused.epilogue(n) if fused else wgsl.NO_EPILOGUE
         shader = gen(batch, tuple(x.shape[:-2]), tuple(y.shape[:-2]), m, k, n, ta, tb, ep)
-        return be.dispatch(shader, bufs, be.alloc(out_shape))
+        out = be.dispatch(shader, [x, y, *extra], be.alloc(out_shape))
+        for t in temps:
+            be.free(t)
+        return out
 
     return PreparedKernel(fn, frozenset(captured))
 
