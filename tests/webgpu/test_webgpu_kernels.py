@@ -372,3 +372,24 @@ def test_pad(shape, pads):
     x = rnd(rng, *shape)
     check("Pad", [x, np.array(pads, np.int32)], {}, consts=(1,), rtol=0, atol=0)
     check("PadV2", [x, np.array(pads, np.int32), np.array(-2.5, F32)], {}, consts=(1, 2), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("equation,shapes", [
+    ("BTNH,BSNH->BNTS", [(2, 5, 3, 4), (2, 6, 3, 4)]),   # attention scores (Keras MultiHeadAttention)
+    ("BNTS,BSNH->BTNH", [(2, 3, 5, 6), (2, 6, 3, 4)]),   # attention-weighted values
+    ("abc,cd->abd", [(2, 3, 5), (5, 7)]),
+    ("bij,bjk->bik", [(3, 4, 5), (3, 5, 2)]),
+    ("ij,kj->ik", [(4, 6), (3, 6)]),
+])
+def test_einsum(equation, shapes):
+    rng = np.random.default_rng(len(equation))
+    xs = [rnd(rng, *s) for s in shapes]
+    check("Einsum", xs, {"equation": equation, "N": 2})
+
+
+def test_einsum_declines_what_does_not_lower_to_matmul():
+    f32 = np.dtype(F32)
+    for eq in ("ii->i", "ij->", "...ij,...jk->...ik", "ij,jk,kl->il"):
+        n = eq.split("->")[0].count(",") + 1
+        spec = StepSpec("Einsum", _attrs("Einsum", {"equation": eq, "N": n}, n), (f32,) * n, ((2, 2),) * n)
+        assert BE.kernel(spec) is None, eq

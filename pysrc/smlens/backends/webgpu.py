@@ -680,3 +680,80 @@ def _pad(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
         return be.dispatch(gen(tuple(x.shape), pads, value), [x], be.alloc(out_shape))
 
     return PreparedKernel(fn, frozenset(captured))
+
+
+def _einsum_plan(equation: str) -> tuple | None:
+    """A two-operand einsum as transpose -> batched matmul -> transpose: (a letters, b letters, out letters,
+    batch, left-free, contracted, right-free), or None for what does not lower that way (ellipsis,
+    repeated letters, a letter summed away inside one operand)."""
+    eq = equation.replace(" ", "")
+    if "..." in eq or "->" not in eq:
+        return None
+    ins, out = eq.split("->")
+    ops = ins.split(",")
+    if len(ops) != 2 or any(len(set(o)) != len(o) for o in (*ops, out)):
+        return None
+    a, b = ops
+    if any(ch not in a and ch not in b for ch in out):
+        return None
+    batch = [ch for ch in a if ch in b and ch in out]
+    contract = [ch for ch in a if ch in b and ch not in out]
+    left = [ch for ch in a if ch not in b]
+    right = [ch for ch in b if ch not in a]
+    if any(ch not in out for ch in left + right):
+        return None
+    return a, b, out, batch, left, contract, right
+
+
+@builder("Einsum")
+def _einsum(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
+    plan = _einsum_plan(str(spec.attrs.get("equation", "")))
+    _require(plan is not None and len(spec.in_shapes) == 2)
+    a_l, b_l, out_l, batch, left, contract, right = plan
+    a_perm = tuple(a_l.index(ch) for ch in batch + left + contract)
+    b_perm = tuple(b_l.index(ch) for ch in batch + contract + right)
+    mid = batch + left + right
+    o_perm = tuple(mid.index(ch) for ch in out_l)
+    captured = {}
+    for pos in (0, 1):
+        t = _const_or_input(be, spec, pos)
+        if t is not None:
+            captured[pos] = t
+    tr, mm = _cache(wgsl.transpose), _cache(wgsl.matmul)
+    node = spec.node
+
+    def permuted(t: DeviceTensor, perm: tuple, temps: list) -> DeviceTensor:
+        if perm == tuple(range(len(perm))):
+            return t
+        out = be.dispatch(tr(tuple(t.shape), perm), [t], be.alloc(tuple(t.shape[p] for p in perm)))
+        temps.append(out)
+        return out
+
+    def fn(*args):
+        x, y = _inputs(list(args), captured, 2)
+        if len(x.shape) != len(a_l) or len(y.shape) != len(b_l):
+            raise ExecutionError(f"{node}: Einsum operands {x.shape}, {y.shape} do not match {spec.attrs['equation']!r}")
+        size = {}
+        for letters, shape in ((a_l, x.shape), (b_l, y.shape)):
+            for ch, d in zip(letters, shape):
+                if size.setdefault(ch, d) != d:
+                    raise ExecutionError(f"{node}: Einsum dimension {ch!r} is {size[ch]} and {d}")
+        prod = lambda letters: math.prod(size[ch] for ch in letters)  # noqa: E731
+        bt, m, k, n = prod(batch), prod(left), prod(contract), prod(right)
+        mid_shape = tuple(size[ch] for ch in mid)
+        out_shape = tuple(size[ch] for ch in out_l)
+        if math.prod(out_shape) == 0 or k == 0:
+            raise _Unsupported(node, "Einsum with an empty dimension")
+        temps: list = []
+        xa = permuted(x, a_perm, temps)
+        yb = permuted(y, b_perm, temps)
+        z = be.dispatch(mm((bt,), (bt,), (bt,), m, k, n, False, False, wgsl.NO_EPILOGUE), [xa, yb],
+                        be.alloc(mid_shape))
+        if o_perm != tuple(range(len(o_perm))):
+            temps.append(z)
+            z = be.dispatch(tr(mid_shape, o_perm), [z], be.alloc(out_shape))
+        for t in temps:
+            be.free(t)
+        return z
+
+    return PreparedKernel(fn, frozenset(captured))
