@@ -45,10 +45,11 @@ async function benchSmlens(gpu) {
   py.runPython(`
 import time, numpy as np, smlens
 from smlens.backends import webgpu
-_sig = smlens.open(_model_dir).meta_graph("serve").signatures["serving_default"]
-_key = next(iter(_sig.inputs))
 def _bench(backend, batch, repeat, data):
     sel = webgpu.select(backend)
+    # a fresh open per backend: plans are cached per model, compiled for the preference of the time
+    _sig = smlens.open(_model_dir).meta_graph("serve").signatures["serving_default"]
+    _key = next(iter(_sig.inputs))
     x = np.asarray(data.to_py(), np.float32).reshape(batch, 224, 224, 3)
     be = webgpu.backend()
     times = []

@@ -393,3 +393,15 @@ def test_einsum_declines_what_does_not_lower_to_matmul():
         n = eq.split("->")[0].count(",") + 1
         spec = StepSpec("Einsum", _attrs("Einsum", {"equation": eq, "N": n}, n), (f32,) * n, ((2, 2),) * n)
         assert BE.kernel(spec) is None, eq
+
+
+@pytest.mark.parametrize("o", [8, 6])
+def test_fused_pointwise_conv_runs_as_matmul(o):
+    """1x1 stride-1 convs take the matmul kernel: same results, epilogue included (residual Add)."""
+    rng = np.random.default_rng(o + 40)
+    x, f = rnd(rng, 2, 5, 3, 12), rnd(rng, 1, 1, 12, o)
+    args = _fused_args(rng, ["FusedBatchNorm", "Add"], o, (2, 5, 3, o))
+    attrs = {"strides": [1, 1, 1, 1], "padding": "VALID", "fused_ops": ["FusedBatchNorm", "Add", "Relu6"],
+             "num_args": 5, "epsilon": 0.001}
+    check("_FusedConv2D", [x, f, *args], attrs, consts=(1, 2, 3, 4, 5))
+    check("Conv2D", [x, f], {"strides": [1, 1, 1, 1], "padding": "SAME"}, consts=(1,))
