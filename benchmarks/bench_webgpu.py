@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--batches", default="1,16")
     ap.add_argument("--runners", default="smlens-numpy,smlens-webgpu,tfjs-webgpu")
+    ap.add_argument("--gpu-profile", action="store_true", help="time each kernel kind of one webgpu run")
     a = ap.parse_args(argv)
     corpus = os.path.join(shared_dir(), "corpus", "cases")
     tfjs = os.path.join(shared_dir(), "peers", "mobilenet_v2", "tfjs")
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     ensure_npm()
     cmd = ["node", os.path.join(HERE, "webgpu", "bench_webgpu.mjs"), "--corpus", corpus, "--tfjs-model", tfjs,
            "--repeat", str(a.repeat), "--batches", a.batches, "--runners", a.runners]
+    if a.gpu_profile:
+        cmd += ["--gpu-profile", "1"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
@@ -80,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         if r.get("note"):
             extra += f" ({r['note']})"
         print(f"{r['runner']:<16}{r['batch']:>6}{r['median_ms']:>12.1f}{r['first_ms']:>11.1f}{ratio:>16}  {extra}")
+        for k in r.get("gpu_profile", []):
+            print(f"{'':<16}  {k['label']:<14}{k['count']:>4} dispatches {k['ms']:>10.1f} ms (replayed one by one)")
     return 0
 
 

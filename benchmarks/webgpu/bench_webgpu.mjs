@@ -2,6 +2,7 @@
 // adapter for every runner, printed as one JSON line at the end ("RESULT {...}").
 //
 //   node benchmarks/webgpu/bench_webgpu.mjs --corpus DIR --tfjs-model DIR [--repeat N] [--batches 1,16]
+//        [--runners smlens-numpy,smlens-webgpu,tfjs-webgpu] [--gpu-profile 1]
 //
 // Runners: smlens in Pyodide with the numpy backend and with the webgpu backend (the same plan, backend
 // preference switched with smlens.backends.webgpu.select), and TensorFlow.js 4.22 with its webgpu backend
@@ -73,6 +74,11 @@ def _bench(backend, batch, repeat, data):
       result.runs.push({ runner: `smlens-${backend}`, batch, median_ms: median(r.times_ms), first_ms: r.first_ms,
                          backends: r.backends, transfers: r.transfers, checksum: r.checksum,
                          note: onGpu || backend === "numpy" ? "" : "webgpu backend not in the plan's backends (no plan-compiler registry in this build)" });
+      if (backend === "webgpu" && onGpu && args["gpu-profile"]) {
+        rt.startTrace();
+        await bench.callPromising(backend, batch, 0, input(batch));
+        result.runs.at(-1).gpu_profile = JSON.parse(await rt.timeTrace());
+      }
       console.log(JSON.stringify(result.runs.at(-1)));
     }
   }

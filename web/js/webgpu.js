@@ -170,7 +170,7 @@ export class WebGPURuntime {
     return id;
   }
 
-  run(pipelineId, handles, groups) {
+  run(pipelineId, handles, groups, label = "") {
     this._check();
     const pipeline = this.pipelineList[pipelineId];
     if (!pipeline) throw new Error(`WebGPU: unknown pipeline ${pipelineId}`);
@@ -184,6 +184,7 @@ export class WebGPURuntime {
     const g = Array.from(groups);
     pass.dispatchWorkgroups(g[0], g[1] ?? 1, g[2] ?? 1);
     pass.end();
+    if (this.trace) this.trace.push({ label, pipeline, bindGroup, g });
     this.stats.dispatches++;
     if (++this.pending >= MAX_PENDING) this.flush();
   }
@@ -214,6 +215,36 @@ export class WebGPURuntime {
     this.stats.bytesDown += bytes;
     this._check();
     return out;
+  }
+
+  // GPU profile: `startTrace()`, run a plan, then `await timeTrace()` replays each recorded dispatch
+  // alone (submit + wait) and returns milliseconds per label (the kernel generator's name), slowest first.
+  startTrace() { this.trace = []; }
+
+  async timeTrace(reps = 1) {
+    const trace = this.trace || [];
+    this.trace = null;
+    await this.sync();
+    const per = new Map();
+    for (const t of trace) {
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) {
+        const enc = this.device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        pass.setPipeline(t.pipeline);
+        pass.setBindGroup(0, t.bindGroup);
+        pass.dispatchWorkgroups(t.g[0], t.g[1] ?? 1, t.g[2] ?? 1);
+        pass.end();
+        this.device.queue.submit([enc.finish()]);
+        await this.device.queue.onSubmittedWorkDone();
+      }
+      const ms = (performance.now() - t0) / reps;
+      const e = per.get(t.label) || { label: t.label, ms: 0, count: 0 };
+      e.ms += ms;
+      e.count++;
+      per.set(t.label, e);
+    }
+    return JSON.stringify([...per.values()].sort((a, b) => b.ms - a.ms));
   }
 
   // Wait for all recorded work (used by benchmarks to time GPU work without a readback).

@@ -95,13 +95,6 @@ def backend() -> "WebGPUBackend | None":
     return _BACKEND
 
 
-class _Ctx:
-    """Per-backend run-time helpers given to op builders."""
-
-    def __init__(self, be: "WebGPUBackend"):
-        self.be = be
-
-
 class WebGPUBackend:
     name = "webgpu"
     host = False
@@ -152,7 +145,9 @@ class WebGPUBackend:
         data = run_sync(self.rt.download(tensor.handle))
         out = np.empty(tensor.shape, F32)
         if out.size:
-            data.assign_to(out.reshape(-1)) if data.length == out.size else _copy_prefix(data, out)
+            if data.length != out.size:
+                raise ExecutionError(f"webgpu: read back {data.length} values for a tensor of {out.size}")
+            data.assign_to(out.reshape(-1))
         self.counts["downloads"] += 1
         return out
 
@@ -173,17 +168,12 @@ class WebGPUBackend:
         if pid is None:
             pid = self._pipelines[shader.wgsl] = int(self.rt.compile(shader.wgsl))
         handles = [t.handle for t in inputs] + [out.handle]
-        self.rt.run(pid, self._to_js(handles), self._to_js(list(shader.groups)))
+        self.rt.run(pid, self._to_js(handles), self._to_js(list(shader.groups)), shader.label)
         self.counts["dispatches"] += 1
         return out
 
     def stats(self) -> dict:
         return dict(self.counts)
-
-
-def _copy_prefix(data, out: np.ndarray) -> None:
-    flat = np.frombuffer(data.to_py(), dtype=F32)
-    out.reshape(-1)[:] = flat[:out.size]
 
 
 class _Decline(Exception):
@@ -231,7 +221,7 @@ def _inputs(args: list, captured: dict, n: int) -> list:
     return [captured[i] if i in captured else next(it) for i in range(n)]
 
 
-def _check_f32(t, what: str, node: str) -> None:
+def _check_device(t, what: str, node: str) -> None:
     if not isinstance(t, DeviceTensor):
         raise ExecutionError(f"{node}: webgpu expected a device tensor for {what}, got {type(t).__name__}")
 
@@ -358,7 +348,7 @@ def _conv(be: WebGPUBackend, spec: StepSpec) -> PreparedKernel:
         ins = _inputs(list(args), captured, n_in)
         x, w = ins[0], ins[1]
         for t, what in ((x, "input"), (w, "filter")):
-            _check_f32(t, what, node)
+            _check_device(t, what, node)
         if len(x.shape) != 4 or len(w.shape) != 4 or w.shape[2] != x.shape[3]:
             raise ExecutionError(f"{node}: input {x.shape} and filter {w.shape} do not match")
         strides, dil, (oh, ow), pads = _conv_geometry(spec, x.shape, w.shape[:2])

@@ -22,6 +22,7 @@ MAX_GROUPS = 65535  # per grid dimension (WebGPU's default limit)
 class Shader:
     wgsl: str
     groups: tuple[int, int, int]
+    label: str = ""   # the generator's name, for GPU profiles
 
 
 def _grid(total: int) -> tuple[tuple[int, int, int], int]:
@@ -241,7 +242,7 @@ def conv2d(n: int, h: int, w: int, c: int, kh: int, kw: int, o: int, oh: int, ow
             "  out[idx] = v;")
     text, groups = _main(n * oh * ow * og, body, ep.helpers())
     binds = _bindings([xb, f"wt:{typ}"] + ep.bindings(typ), typ)
-    return Shader(binds + "\n" + text, groups)
+    return Shader(binds + "\n" + text, groups, "conv2d")
 
 
 def depthwise2d(n: int, h: int, w: int, c: int, kh: int, kw: int, m: int, oh: int, ow: int,
@@ -276,7 +277,7 @@ def depthwise2d(n: int, h: int, w: int, c: int, kh: int, kw: int, m: int, oh: in
             "  out[idx] = v;")
     text, groups = _main(n * oh * ow * og, body, ep.helpers())
     binds = _bindings([f"x:{typ}", f"wt:{typ}"] + ep.bindings(typ), typ)
-    return Shader(binds + "\n" + text, groups)
+    return Shader(binds + "\n" + text, groups, "depthwise2d")
 
 
 # --------------------------------------------------------------------------- matmul
@@ -346,7 +347,7 @@ def matmul(out_batch: tuple, a_batch: tuple, b_batch: tuple, m: int, k: int, n: 
             f"  for (var kk = 0u; kk < {k}u; kk++) {{\n{bload}{fma}  }}\n{store}")
     text, groups = _main(nb * tm * tn, body, ep.helpers())
     binds = _bindings(["a:f32", f"b:{b_type}"] + ep.bindings(out_type), out_type)
-    return Shader(binds + "\n" + text, groups)
+    return Shader(binds + "\n" + text, groups, "matmul")
 
 
 # --------------------------------------------------------------------------- pooling
@@ -373,7 +374,7 @@ def pool2d(kind: str, n: int, h: int, w: int, c: int, kh: int, kw: int, oh: int,
             f"      let xv = x[u32(((nb + iy) * {w} + ix) * {cg}) + g];\n      {upd}\n      cnt = cnt + 1u;\n"
             f"    }}\n  }}\n  {fin}")
     text, groups = _main(n * oh * ow * cg, body)
-    return Shader(_bindings([f"x:{typ}"], typ) + "\n" + text, groups)
+    return Shader(_bindings([f"x:{typ}"], typ) + "\n" + text, groups, "pool2d")
 
 
 # --------------------------------------------------------------------------- elementwise
@@ -421,12 +422,12 @@ def binary(op: str, out_shape: tuple, a_shape: tuple, b_shape: tuple) -> Shader:
         expr = _BINARY[op].replace("T(", "vec4<f32>(")
         body = f"  let a = x0[idx];\n  let b = x1[idx];\n  out[idx] = {expr};"
         text, groups = _main(total // 4, body)
-        return Shader(_bindings(["x0:vec4<f32>", "x1:vec4<f32>"], "vec4<f32>") + "\n" + text, groups)
+        return Shader(_bindings(["x0:vec4<f32>", "x1:vec4<f32>"], "vec4<f32>") + "\n" + text, groups, "binary")
     expr = _BINARY[op].replace("T(", "f32(")
     body = (f"  let a = x0[{_broadcast_index(out_shape, a_shape, 'idx')}];\n"
             f"  let b = x1[{_broadcast_index(out_shape, b_shape, 'idx')}];\n  out[idx] = {expr};")
     text, groups = _main(total, body)
-    return Shader(_bindings(["x0:f32", "x1:f32"], "f32") + "\n" + text, groups)
+    return Shader(_bindings(["x0:f32", "x1:f32"], "f32") + "\n" + text, groups, "binary")
 
 
 def unary(names: tuple, total: int, alpha: float = 0.2) -> Shader:
@@ -436,7 +437,7 @@ def unary(names: tuple, total: int, alpha: float = 0.2) -> Shader:
     lines = "".join(f"  v = {_unary_expr(nm, 'v', typ, alpha)};\n" for nm in names)
     body = f"  var v = x[idx];\n{lines}  out[idx] = v;"
     text, groups = _main(total // vec, body, _erf_helpers(names))
-    return Shader(_bindings([f"x:{typ}"], typ) + "\n" + text, groups)
+    return Shader(_bindings([f"x:{typ}"], typ) + "\n" + text, groups, "unary")
 
 
 # --------------------------------------------------------------------------- data movement
@@ -450,7 +451,7 @@ def transpose(in_shape: tuple, perm: tuple) -> Shader:
              if out_shape[d] != 1]
     body = f"  out[idx] = x[{' + '.join(terms) if terms else '0u'}];"
     text, groups = _main(total, body)
-    return Shader(_bindings(["x:f32"], "f32") + "\n" + text, groups)
+    return Shader(_bindings(["x:f32"], "f32") + "\n" + text, groups, "transpose")
 
 
 def copy_into(outer: int, inner_in: int, inner_out: int, offset: int) -> Shader:
@@ -459,7 +460,7 @@ def copy_into(outer: int, inner_in: int, inner_out: int, offset: int) -> Shader:
     body = (f"  let o = idx / {inner_in}u;\n  let i = idx % {inner_in}u;\n"
             f"  out[o * {inner_out}u + {offset}u + i] = x[idx];")
     text, groups = _main(total, body)
-    return Shader(_bindings(["x:f32"], "f32") + "\n" + text, groups)
+    return Shader(_bindings(["x:f32"], "f32") + "\n" + text, groups, "copy_into")
 
 
 # --------------------------------------------------------------------------- reductions
@@ -492,7 +493,7 @@ def reduce(kind: str, in_shape: tuple, axes: tuple) -> Shader:
             f"  for (var j = 0u; j < {count}u; j++) {{\n    let xv = x[b + {off}];\n    {step}\n  }}\n"
             f"  out[idx] = {fin};")
     text, groups = _main(total, body)
-    return Shader(_bindings(["x:f32"], "f32") + "\n" + text, groups)
+    return Shader(_bindings(["x:f32"], "f32") + "\n" + text, groups, "reduce")
 
 
 def softmax(rows: int, n: int, log: bool = False) -> Shader:
@@ -503,7 +504,7 @@ def softmax(rows: int, n: int, log: bool = False) -> Shader:
             f"  var s = 0.0f;\n  for (var j = 0u; j < {n}u; j++) {{ s = s + exp(x[b + j] - mx); }}\n"
             f"  for (var j = 0u; j < {n}u; j++) {{\n{fin}\n  }}")
     text, groups = _main(rows, body)
-    return Shader(_bindings(["x:f32"], "f32") + "\n" + text, groups)
+    return Shader(_bindings(["x:f32"], "f32") + "\n" + text, groups, "softmax")
 
 
 def pad(in_shape: tuple, pads: tuple, value: float) -> Shader:
@@ -518,4 +519,4 @@ def pad(in_shape: tuple, pads: tuple, value: float) -> Shader:
         lines.append(f"  src = src + u32(max(c{d}, 0)) * {istr[d]}u;")
     lines.append(f"  if (inside) {{ out[idx] = x[src]; }} else {{ out[idx] = {_f(value)}; }}")
     text, groups = _main(total, "\n".join(lines))
-    return Shader(_bindings(["x:f32"], "f32") + "\n" + text, groups)
+    return Shader(_bindings(["x:f32"], "f32") + "\n" + text, groups, "pad")
