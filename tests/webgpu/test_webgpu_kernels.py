@@ -179,7 +179,7 @@ def test_fused_depthwise(c):
 
 @pytest.mark.parametrize("ta", [False, True])
 @pytest.mark.parametrize("tb", [False, True])
-@pytest.mark.parametrize("mkn", [(5, 7, 8), (1, 33, 10), (17, 4, 3)])
+@pytest.mark.parametrize("mkn", [(5, 7, 8), (1, 33, 10), (17, 4, 3), (9, 12, 16)])
 def test_matmul(ta, tb, mkn):
     m, k, n = mkn
     rng = np.random.default_rng(m * 100 + k + n)
