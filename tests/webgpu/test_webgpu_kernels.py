@@ -405,3 +405,23 @@ def test_fused_pointwise_conv_runs_as_matmul(o):
              "num_args": 5, "epsilon": 0.001}
     check("_FusedConv2D", [x, f, *args], attrs, consts=(1, 2, 3, 4, 5))
     check("Conv2D", [x, f], {"strides": [1, 1, 1, 1], "padding": "SAME"}, consts=(1,))
+
+
+def test_plan_constants_are_freed_with_their_kernel():
+    import gc
+    rt = webgpu._RUNTIME
+    f = np.ones((3, 3, 4, 8), F32)
+    spec = StepSpec("Conv2D", _attrs("Conv2D", {"strides": [1, 1, 1, 1], "padding": "SAME"}, 2), (F32, F32),
+                    ((1, 4, 4, 4), f.shape), {1: f})
+    live = rt.tensors.size
+    k = BE.kernel(spec)
+    assert rt.tensors.size == live + 1  # the filter, uploaded once
+    del k
+    gc.collect()
+    assert rt.tensors.size == live
+    # a declined kernel leaves nothing on the device
+    bad = StepSpec("_FusedConv2D", _attrs("_FusedConv2D", {"strides": [1, 1, 1, 1], "padding": "SAME",
+                                                           "fused_ops": ["BiasAdd", "Unknown"], "num_args": 1}, 3),
+                   (F32, F32, F32), ((1, 4, 4, 4), f.shape, (8,)), {1: f, 2: np.ones(8, F32)})
+    assert BE.kernel(bad) is None
+    assert rt.tensors.size == live

@@ -12,6 +12,7 @@ records the dispatch. Nothing waits on the GPU until `download`, which blocks on
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -106,6 +107,7 @@ class WebGPUBackend:
         self._pipelines: dict[str, int] = {}
         self.counts = {"uploads": 0, "downloads": 0, "dispatches": 0}
         self.declined: dict[str, int] = {}  # op -> steps this backend left to others (for profiles)
+        self._plan_uploads: list | None = None  # constants uploaded while a kernel is being prepared
 
     # ------------------------------------------------------------------ Backend protocol
     def kernel(self, spec: StepSpec) -> PreparedKernel | None:
@@ -127,10 +129,22 @@ class WebGPUBackend:
                     return None
             elif np.dtype(dt) != F32:
                 return None
+        self._plan_uploads = []
         try:
-            return build(self, spec)
+            k = build(self, spec)
         except _Decline:
-            return None
+            k = None
+        finally:
+            handles, self._plan_uploads = [t.handle for t in self._plan_uploads], None
+        if k is None:
+            self._free_handles(handles)
+        elif handles:  # weights uploaded for this kernel live as long as the kernel (the plan) does
+            weakref.finalize(k.fn, self._free_handles, handles)
+        return k
+
+    def _free_handles(self, handles: list) -> None:
+        for h in handles:
+            self.rt.free(h)
 
     def upload(self, array: np.ndarray) -> DeviceTensor:
         if np.asarray(array).dtype != F32:
@@ -138,7 +152,10 @@ class WebGPUBackend:
         a = np.ascontiguousarray(array, dtype=F32)
         h = self.rt.upload(self._to_js(a.reshape(-1).view(np.uint8)))
         self.counts["uploads"] += 1
-        return DeviceTensor(self, int(h), a.shape, F32)
+        t = DeviceTensor(self, int(h), a.shape, F32)
+        if self._plan_uploads is not None:
+            self._plan_uploads.append(t)
+        return t
 
     def download(self, tensor: DeviceTensor) -> np.ndarray:
         from pyodide.ffi import run_sync
