@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..errors import ExecutionError, NotFoundError
-from ..kernels.registry import FuncAttr
+from .opregistry import FuncAttr
 from .compiler import Compiler, freeze
 from .graphs import function_body
 

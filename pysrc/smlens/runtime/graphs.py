@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import FormatError
-from ..kernels.registry import FuncAttr, decode_attr
+from .opregistry import FuncAttr, decode_attr
 from .opdefs import MULTI_OUTPUT_ARGS
 
 ARG_OP = "_Arg"  # op type of the pseudo-nodes that stand for function arguments
