@@ -85,5 +85,10 @@ def test_model_matches_tensorflow_on_webgpu(name, run_key):
         got = out[key]
         tol = info.get("tolerance", {"rtol": 1e-4, "atol": 1e-5})
         np.testing.assert_allclose(got, want, rtol=tol["rtol"], atol=tol["atol"], err_msg=f"{name}/{key}")
+    # `run --profile` reports the same transfers as the backend counted
+    from smlens.runtime.profile import format_report, profile_plan
+    report = profile_plan(sig.plan(), feeds)
+    print(format_report(report, top=5))
+    assert report["transfers"] == {"upload": moved["uploads"], "download": moved["downloads"]}, report["transfers"]
     if name == "mobilenet_v2":  # every op has a GPU kernel: the image goes up once, the softmax comes down once
         assert (moved["uploads"], moved["downloads"]) == (1, 1), moved
