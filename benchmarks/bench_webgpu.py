@@ -60,12 +60,17 @@ def main(argv: list[str] | None = None) -> int:
            "--repeat", str(a.repeat), "--batches", a.batches, "--runners", a.runners]
     if a.gpu_profile:
         cmd += ["--gpu-profile", "1"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+    # progress lines (one JSON object per finished measurement) are echoed as they come
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    result = None
+    for line in proc.stdout:
+        if line.startswith("RESULT "):
+            result = line[len("RESULT "):]
+        else:
+            print(f"  {line.rstrip()}", flush=True)
+    if proc.wait() != 0 or result is None:
         return proc.returncode or 1
-    res = json.loads(lines[-1][len("RESULT "):])
+    res = json.loads(result)
     ad = res["adapter"]
     kind = "SOFTWARE (SwiftShader) - not a GPU measurement" if ad["isFallbackAdapter"] else "hardware GPU"
     print(f"adapter: {ad['vendor']} {ad['architecture']} {ad['device']} ({ad['description']}) - {kind}")
