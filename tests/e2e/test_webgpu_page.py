@@ -17,18 +17,15 @@ CASE = ROOT / "tests" / "data" / "corpus" / "keras_cnn"
 
 
 @pytest.fixture(scope="module")
-def gpu_page(site_url):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS + ["--enable-unsafe-webgpu"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-        console: list[str] = []
-        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-        page.console_log = console
-        yield page
-        browser.close()
+def gpu_page(browser, site_url):
+    # a second Chromium from the session's Playwright (one sync Playwright per process), with WebGPU on
+    gpu_browser = browser.browser_type.launch(executable_path=str(CHROMIUM), args=FLAGS + ["--enable-unsafe-webgpu"])
+    page = gpu_browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.console_log = console
+    yield page
+    gpu_browser.close()
 
 
 def _boot(page, url: str) -> None:
