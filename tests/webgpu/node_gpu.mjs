@@ -19,8 +19,10 @@ export function relaunchWithGpuEnv() {
       env.LD_LIBRARY_PATH = [env.LD_LIBRARY_PATH, dir].filter(Boolean).join(":");
     }
   }
-  const flags = process.execArgv.includes("--experimental-wasm-stack-switching")
-    ? process.execArgv : [...process.execArgv, "--experimental-wasm-stack-switching"];
+  const flags = [...process.execArgv];
+  for (const f of ["--experimental-wasm-stack-switching", "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON"]) {
+    if (!flags.includes(f)) flags.push(f);
+  }
   const r = spawnSync(process.execPath, [...flags, ...process.argv.slice(1)], { env, stdio: "inherit" });
   process.exit(r.status ?? 1);
 }

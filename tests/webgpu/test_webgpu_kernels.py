@@ -153,6 +153,8 @@ DW_CASES = [
     (2, 8, 7, 4, 3, 3, 1, 2, 1, "SAME"),
     (1, 10, 11, 3, 3, 3, 2, 2, 1, "VALID"),  # channel multiplier 2
     (1, 9, 9, 5, 3, 3, 1, 1, 2, "SAME"),
+    (1, 10, 11, 8, 3, 3, 1, 1, 2, "VALID"),  # vec4 row kernel with dilation, ragged last pixel group
+    (2, 13, 6, 4, 5, 5, 1, 2, 1, "SAME"),
 ]
 
 
@@ -163,6 +165,15 @@ def test_depthwise(case):
     x, f = rnd(rng, n, h, w, c), rnd(rng, kh, kw, c, m)
     check("DepthwiseConv2dNative", [x, f], {"strides": [1, s, s, 1], "dilations": [1, d, d, 1], "padding": pad},
           consts=(1,))
+
+
+def test_fused_depthwise_residual():
+    rng = np.random.default_rng(77)
+    x, f = rnd(rng, 1, 7, 6, 8), rnd(rng, 3, 3, 8, 1)
+    bias, res = rnd(rng, 8), rnd(rng, 1, 7, 6, 8)
+    check("_FusedDepthwiseConv2dNative", [x, f, bias, res],
+          {"strides": [1, 1, 1, 1], "padding": "SAME", "fused_ops": ["BiasAdd", "Add", "Relu"], "num_args": 2},
+          consts=(1, 2))
 
 
 @pytest.mark.parametrize("c", [8, 3])

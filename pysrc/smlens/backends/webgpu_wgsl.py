@@ -256,6 +256,8 @@ def depthwise2d(n: int, h: int, w: int, c: int, kh: int, kw: int, m: int, oh: in
     sh, sw = strides
     dh, dw = dilations
     pt, pl = pads
+    if vec == 4 and kw * dw <= 16:
+        return _depthwise2d_row(n, h, w, c, kh, kw, oh, ow, strides, dilations, pads, ep)
     if vec == 4:
         load = (f"      acc = acc + x[u32(((i32(nb) + ih) * {w} + iw) * {og}) + g] * "
                 f"wt[u32(ky * {kw} + kx) * {og}u + g];\n")
@@ -277,6 +279,50 @@ def depthwise2d(n: int, h: int, w: int, c: int, kh: int, kw: int, m: int, oh: in
             "  out[idx] = v;")
     text, groups = _main(n * oh * ow * og, body, ep.helpers())
     binds = _bindings([f"x:{typ}", f"wt:{typ}"] + ep.bindings(typ), typ)
+    return Shader(binds + "\n" + text, groups, "depthwise2d")
+
+
+DW_PIXELS = 4  # output pixels along a row per invocation in the vec4 depthwise kernel
+
+
+def _depthwise2d_row(n, h, w, c, kh, kw, oh, ow, strides, dilations, pads, ep: Epilogue) -> Shader:
+    """Depthwise, channel multiplier 1, c % 4 == 0: each invocation computes DW_PIXELS neighbouring
+    output pixels of one row for 4 channels, so overlapping windows load each input vec4 once and each
+    filter tap once per kernel row (stride 1, 3x3: 6 + 3 loads per row instead of 24)."""
+    P = DW_PIXELS
+    og = c // 4
+    sh, sw = strides
+    dh, dw = dilations
+    pt, pl = pads
+    owp = -(-ow // P)
+    cols = sorted({p * sw + kx * dw for p in range(P) for kx in range(kw)})
+    row = []
+    for kx in range(kw):
+        row.append(f"      let w{kx} = wt[u32(ky * {kw} + {kx}) * {og}u + g];")
+    for j in cols:
+        row.append(f"      let iw{j} = ox0 * {sw} + {j - pl};")
+        row.append(f"      var x{j} = vec4<f32>(0.0f);")
+        row.append(f"      if (iw{j} >= 0 && iw{j} < {w}) {{ x{j} = x[u32(rb + iw{j}) * {og}u + g]; }}")
+    for p in range(P):
+        terms = " + ".join(f"x{p * sw + kx * dw} * w{kx}" for kx in range(kw))
+        row.append(f"      acc{p} = acc{p} + {terms};")
+    stores = []
+    for p in range(P):
+        oi = f"base + {p * og}u"
+        stores.append(f"  if (ox0 + {p} < {ow}) {{\n    var v = acc{p};\n    {ep.code('vec4<f32>', 4, 'g * 4u', oi)}\n"
+                      f"    out[{oi}] = v;\n  }}")
+    body = (f"  let g = idx % {og}u;\n  var t = idx / {og}u;\n"
+            f"  let ox0 = i32(t % {owp}u) * {P}; t = t / {owp}u;\n"
+            f"  let oy = i32(t % {oh}u);\n  let nb = t / {oh}u;\n"
+            + "".join(f"  var acc{p} = vec4<f32>(0.0f);\n" for p in range(P))
+            + f"  for (var ky = 0; ky < {kh}; ky++) {{\n"
+            f"    let ih = oy * {sh} + ky * {dh} - {pt};\n"
+            f"    if (ih >= 0 && ih < {h}) {{\n      let rb = (i32(nb) * {h} + ih) * {w};\n"
+            + "\n".join(row) + "\n    }\n  }\n"
+            f"  let base = ((nb * {oh}u + u32(oy)) * {ow}u + u32(ox0)) * {og}u + g;\n"
+            + "\n".join(stores))
+    text, groups = _main(n * oh * owp * og, body, ep.helpers())
+    binds = _bindings(["x:vec4<f32>", "wt:vec4<f32>"] + ep.bindings("vec4<f32>"), "vec4<f32>")
     return Shader(binds + "\n" + text, groups, "depthwise2d")
 
 
