@@ -36,6 +36,7 @@ SITE = DIST / "site"
 BUILD_STAMP = DIST / "build-stamp.json"
 ARTIFACTS = ROOT / "test-artifacts"
 
+WEBGPU_NPM_VERSION = "0.6.2"  # npm `webgpu` (Dawn for Node): test tier 4 and benchmarks only
 
 def _load_publish():
     """smlens.publish (site assembly, pins) without importing smlens: this file runs on a bare Python."""
@@ -201,7 +202,8 @@ def _ensure_node_modules() -> None:
         meta = ROOT / "node_modules" / pkg / "package.json"
         return json.loads(meta.read_text())["version"] if meta.exists() else None
 
-    if installed("pyodide") == PYODIDE_VERSION and installed("@dagrejs/dagre") == DAGRE_VERSION:
+    if (installed("pyodide") == PYODIDE_VERSION and installed("@dagrejs/dagre") == DAGRE_VERSION
+            and installed("webgpu") == WEBGPU_NPM_VERSION):
         return
     if shutil.which("npm") is None:
         raise BuildError("npm not found: install Node.js 20 (with npm) and retry")
@@ -690,6 +692,8 @@ def test(extra_pytest_args: list[str]) -> int:
              f"--junitxml={ARTIFACTS / 'e2e.xml'}", *extra_pytest_args],
             ARTIFACTS / "e2e.xml", 1500, empty=False))
 
+    results.append(webgpu_tier(node, extra_pytest_args))
+
     print("\n===== summary =====", flush=True)
     totals = {"passed": 0, "failed": 0, "skipped": 0}
     for r in results:
@@ -706,6 +710,20 @@ def test(extra_pytest_args: list[str]) -> int:
     print(f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped",
           flush=True)
     return 0 if ok else 1
+
+
+def webgpu_tier(node: str, extra_pytest_args: list[str]) -> dict:
+    """Tier 4: the webgpu backend's WGSL kernels vs the NumPy kernels, in Pyodide in Node on Dawn
+    (npm `webgpu`). Without a GPU, Dawn uses Chromium's SwiftShader Vulkan driver."""
+    name = "4: webgpu kernels (Pyodide in Node, Dawn)"
+    if (why := ensure_chromium()) is not None:
+        print(f"\n===== tier {name} =====\n{why} (SwiftShader comes with it)", flush=True)
+        return {"tier": name, "seconds": 0.0, "code": -1, "status": f"FAILED ({why})",
+                "counts": {"passed": 0, "failed": 0, "skipped": 0}}
+    fetch_pyodide_wheels(venv_python())
+    junit = ARTIFACTS / "webgpu.xml"
+    return run_tier(name, [node, ROOT / "tests" / "webgpu" / "run.mjs", f"--junitxml={junit}", *extra_pytest_args],
+                    junit, 900, empty=False)
 
 
 def generate_protos(py: Path, out_dir: Path) -> None:

@@ -3,6 +3,7 @@
 // Protocol (page -> worker): {id, type, args, buffers?, files?}
 //   type: "init" | "open" | "describe" | "variables" | "tensor" | "tensor_npy" | "graph" | "run" | "output"
 //         | "open_url" (a hosted model: {url, kind}; files are read with httpRange below)
+//         | "backend" ({choice: "auto"|"webgpu"|"wasm"|"numpy"} -> adapter info and the backends chosen)
 //   (every type but init maps to smlens.webapi.handle(type, ...); buffers: Uint8Arrays of uploaded inputs)
 // (worker -> page): {id, type: "progress", text, fraction} | {id, type: "result", value, blobs}
 //                   | {id, type: "error", message, kind}
@@ -14,6 +15,7 @@
 // without reading its shards.
 
 import { loadPyodide } from "./pyodide/pyodide.mjs";
+import { createWebGPURuntime } from "./js/webgpu.js";
 
 const base = new URL("./", import.meta.url);
 let pyodide = null;
@@ -72,9 +74,38 @@ function toJsBlobs(pyBlobs) {
   return { out, transfer: Object.values(out).map((a) => a.buffer) };
 }
 
-function call(kind, id, args, buffers, reader = readSlice) {
+// ---- webgpu backend: device layer, backend choice, runs through JSPI (see README "WebGPU backend")
+let gpuRuntime;            // undefined: not tried yet; null: no adapter
+const jspi = typeof WebAssembly.Suspending === "function" || typeof WebAssembly.promising === "function";
+
+async function selectBackend(choice) {
+  if (gpuRuntime === undefined) {
+    try {
+      gpuRuntime = jspi ? await createWebGPURuntime(self.navigator?.gpu) : null;
+    } catch (err) {
+      console.warn("WebGPU unavailable:", err);
+      gpuRuntime = null;
+    }
+    if (gpuRuntime) pyodide.pyimport("smlens.backends.webgpu").install(gpuRuntime);
+  }
+  const sel = pyodide.pyimport("smlens.backends.webgpu").select(choice || "auto");
+  try {
+    return sel.toJs({ dict_converter: Object.fromEntries });
+  } finally {
+    sel.destroy();
+  }
+}
+
+// With a WebGPU runtime installed, a run may block on GPU read-backs (pyodide.ffi.run_sync): enter
+// Python through JSPI (callPromising) so it can wait.
+async function handle(...args) {
+  if (gpuRuntime && jspi && webapi.handle.callPromising) return await webapi.handle.callPromising(...args);
+  return webapi.handle(...args);
+}
+
+async function call(kind, id, args, buffers, reader = readSlice) {
   const onProgress = (text, fraction) => progress(id, text, fraction);
-  const result = webapi.handle(kind, JSON.stringify(args ?? {}), buffers ?? [], reader, onProgress);
+  const result = await handle(kind, JSON.stringify(args ?? {}), buffers ?? [], reader, onProgress);
   try {
     const json = result.get(0);
     const { out, transfer } = toJsBlobs(result.get(1));
@@ -97,23 +128,27 @@ self.onmessage = async (event) => {
     }
     if (!initPromise) throw new Error("the Python runtime is not started");
     await initPromise;
+    if (type === "backend") {
+      postMessage({ id, type: "result", value: await selectBackend(args?.choice), blobs: {} });
+      return;
+    }
     if (type === "open") {
       // A failed open leaves the previous model open in Python: it must keep reading its own files.
       const previous = files;
       files = event.data.files || [];
       const entries = files.map((f) => ({ path: f.path, size: f.file.size }));
-      const { value, blobs, transfer } = call("open", id, { ...(args || {}), files: entries }, []);
+      const { value, blobs, transfer } = await call("open", id, { ...(args || {}), files: entries }, []);
       if (value && value.error) files = previous;
       postMessage({ id, type: "result", value, blobs }, transfer);
       return;
     }
     if (type === "open_url") {
-      const { value, blobs, transfer } = call("open_url", id, args, [], httpRange);
+      const { value, blobs, transfer } = await call("open_url", id, args, [], httpRange);
       if (value && !value.error) files = [];
       postMessage({ id, type: "result", value, blobs }, transfer);
       return;
     }
-    const { value, blobs, transfer } = call(type, id, args, buffers);
+    const { value, blobs, transfer } = await call(type, id, args, buffers);
     postMessage({ id, type: "result", value, blobs }, transfer);
   } catch (err) {
     postMessage({ id, type: "error", message: errorMessage(err), kind: err?.type || "Error" });

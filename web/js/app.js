@@ -298,6 +298,7 @@ function initWorker() {
       + `runtime ready in ${(state.timings.ready_ms / 1000).toFixed(1)} s`;
     document.body.dataset.runtime = "ready";
     if (!w.busy) setStatus(null);
+    applyBackendChoice(w);
   });
   w.ready.catch((err) => {
     setStatus(null);
@@ -391,6 +392,19 @@ async function copyShareLink() {
     window.prompt("Copy this link:", link);
   }
   setTimeout(() => { btn.textContent = "Copy link"; }, 2000);
+}
+
+// Backend choice: ?backend=webgpu|wasm|numpy in the page URL (or the Run view's menu); re-applied after a
+// worker restart. The result (adapter, backends in use, why) is kept on the worker for the Run view.
+function applyBackendChoice(w) {
+  w.backendChoice ??= new URLSearchParams(location.search).get("backend") || "auto";
+  w.backendInfo = w.request("backend", { choice: w.backendChoice });
+  w.backendInfo.then((sel) => {
+    const gpu = sel.adapter ? `${sel.adapter.vendor} ${sel.adapter.architecture}`.trim()
+      + (sel.adapter.isFallbackAdapter ? " (software)" : "") : "no WebGPU";
+    $("#runtime-info").textContent += ` · GPU: ${gpu} · backends: ${sel.backends.join(", ")}`;
+    document.body.dataset.backends = sel.backends.join(",");
+  }, (err) => console.warn("backend choice failed:", err));
 }
 
 function main() {

@@ -96,8 +96,10 @@ def profile_plan(plan, inputs: dict, runs: int = 1) -> dict:
         totals.append(time.perf_counter() - t0)
     steps = profile_program(plan.program, feeds, runs)
     summary = getattr(getattr(plan.program, "program", plan.program), "summary", [])
+    # host <-> device copies per run (residency of device backends such as webgpu)
+    transfers = {k: sum(r["calls"] for r in steps if r["op"] == k) for k in ("upload", "download")}
     return {"steps": steps, "passes": [{"pass": p, "before": b, "after": a} for p, b, a in summary],
-            "total_ms": float(np.median(totals)) * 1e3, "runs": max(1, runs)}
+            "total_ms": float(np.median(totals)) * 1e3, "runs": max(1, runs), "transfers": transfers}
 
 
 def format_report(report: dict, top: int = 30) -> str:
@@ -107,6 +109,9 @@ def format_report(report: dict, top: int = 30) -> str:
     for r in report["steps"][:top]:
         shapes = f"{' '.join(_fmt(s) for s in r['in'])} -> {_fmt(r['out'])}"
         lines.append(f"{r['ms']:9.3f}  {r['op']:<28} {r['backend']:<8} {shapes:<48} {r['name']}")
+    if "transfers" in report:
+        t = report["transfers"]
+        lines.append(f"transfers per run: {t['upload']} upload(s), {t['download']} download(s)")
     if report["passes"]:
         lines.append("passes (steps before -> after):")
         lines += [f"  {p['pass']:<16} {p['before']:>5} -> {p['after']}" for p in report["passes"]]

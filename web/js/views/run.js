@@ -164,7 +164,7 @@ function buildPanel(ctx, pick, sigs, key) {
   const tfs = servingMode(ctx, pick, { perInput, outputs, showOutputs: (res) => renderOutputs(ctx, outputs, res) });
   const el = h("div", { class: "run-view" },
     h("div", { class: "toolbar" }, h("label", null, "Signature ", select),
-      h("span", { class: "muted" }, sig.method_name || "")),
+      h("span", { class: "muted" }, sig.method_name || ""), backendControl(ctx)),
     h("div", { class: "toolbar" }, h("h2", { class: "grow" }, `Inputs (${sig.inputs.length})`), tfs.tabs),
     perInput, tfs.pane,
     h("h2", null, "Outputs"), outputs);
@@ -494,4 +494,27 @@ function topkTable(topk) {
     wrap.append(line);
   }
   return h("div", null, h("div", { class: "muted" }, "Top-k (index: value) per row"), wrap);
+}
+
+// ------------------------------------------------------------------ backend choice (webgpu / wasm / numpy)
+
+function backendControl(ctx) {
+  const w = ctx.worker;
+  const select = h("select", { "aria-label": "Backend", "data-testid": "backend-select" },
+    ["auto", "webgpu", "wasm", "numpy"].map((b) => h("option", { value: b }, b)));
+  const info = h("span", { class: "muted", "data-testid": "adapter-info" });
+  const show = (sel) => {
+    const a = sel.adapter;
+    info.textContent = (a ? `GPU adapter: ${a.vendor} ${a.architecture} ${a.description}`.trim()
+      + (a.isFallbackAdapter ? " (software fallback)" : "") : "no WebGPU adapter")
+      + ` · running on ${sel.backends.join(" → ")} (${sel.reason})`;
+  };
+  select.value = w.backendChoice || "auto";
+  w.backendInfo?.then(show, () => {});
+  select.addEventListener("change", () => {
+    w.backendChoice = select.value;
+    w.backendInfo = w.request("backend", { choice: select.value });
+    w.backendInfo.then(show, (err) => ctx.showError(err, "Backend choice failed"));
+  });
+  return h("label", null, " Backend ", select, " ", info);
 }
