@@ -139,3 +139,18 @@ def test_device_tensor_refuses_numpy_conversion(device):
 def test_numpy_cannot_be_unregistered():
     with pytest.raises(ValueError):
         registry.unregister("numpy")
+
+
+def test_changing_backends_recompiles_cached_plans(device):
+    """The page's backend menu switches backends on an open model: the signature's cached plan is compiled
+    again for the new preference instead of being reused."""
+    x = np.ones((2, 3), np.float32)
+    s = open_model(_graph()).meta_graph().signatures["s"]
+    registry.set_preference(["numpy"])
+    first = s.plan()
+    assert {i.backend for i in first.program.infos} == {"numpy"}
+    assert s.plan() is first                                   # unchanged preference: cached
+    registry.set_preference(["fakedev"])
+    second = s.plan()
+    assert second is not first and "fakedev" in {i.backend for i in second.program.infos}
+    np.testing.assert_allclose(s(x=x)["y"], _expected(x), rtol=1e-6)

@@ -9,7 +9,8 @@ from . import backends as _backends, kernels as _kernels, model as _model  # noq
 from .backends import registry as _backend_registry  # noqa: E402,F401
 from .runtime import plan as _plan  # noqa: E402
 
-_model.PLANNER.update(signature=_plan.compile_signature, names=_plan.compile_names)
+_model.PLANNER.update(signature=_plan.compile_signature, names=_plan.compile_names,
+                     generation=_backend_registry.generation)
 
 __version__ = "0.1.0"
 __all__ = ["open", "Model", "MetaGraph", "Signature", "TensorSpec", "SmlensError", "errors", "sources"]

@@ -87,6 +87,7 @@ class Signature:
         self.warnings: list[str] = []
         self._resolve_placeholders()
         self._plan = None
+        self._plan_generation = -1
 
     def _resolve_placeholders(self) -> None:
         """Inputs fed into a PlaceholderWithDefault are optional (TF runs without them); TF feeds by tensor
@@ -113,7 +114,9 @@ class Signature:
                     "feeds by tensor name)")
 
     def plan(self):
-        if self._plan is None:
+        generation = PLANNER["generation"]()  # backends changed since the plan was compiled: compile again
+        if self._plan is None or self._plan_generation != generation:
+            self._plan_generation = generation
             self._plan = PLANNER["signature"](self)
             for w in self.warnings:
                 warnings.warn(w, stacklevel=2)

@@ -11,11 +11,11 @@ not start in this environment simply is not there). The state is kept by `runtim
 """
 from __future__ import annotations
 
-from ..runtime.backend_registry import (ENV_VAR, available, fallback, get, preference, register, resolve,
+from ..runtime.backend_registry import (ENV_VAR, available, fallback, generation, get, preference, register, resolve,
                                         set_preference, unregister)
 from .numpy_backend import NUMPY
 
 register(NUMPY)
 
-__all__ = ["ENV_VAR", "available", "fallback", "get", "preference", "register", "resolve", "set_preference",
+__all__ = ["ENV_VAR", "available", "fallback", "generation", "get", "preference", "register", "resolve", "set_preference",
            "unregister", "NUMPY"]

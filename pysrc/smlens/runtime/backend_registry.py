@@ -15,6 +15,17 @@ FALLBACK = "numpy"
 
 _backends: dict = {}
 _preference: list | None = None
+_generation = 0  # bumped whenever the set of backends or the preference changes: cached plans are stale then
+
+
+def generation() -> int:
+    """Changes whenever what `resolve()` returns may change (plans compiled before are then recompiled)."""
+    return _generation
+
+
+def _changed() -> None:
+    global _generation
+    _generation += 1
 
 
 def register(backend: Backend) -> None:
@@ -23,12 +34,14 @@ def register(backend: Backend) -> None:
         if not hasattr(backend, attr):
             raise TypeError(f"a backend needs {attr!r}; {type(backend).__name__} has none")
     _backends[backend.name] = backend
+    _changed()
 
 
 def unregister(name: str) -> None:
     if name == FALLBACK:
         raise ValueError("the numpy backend cannot be removed (it is every step's fallback)")
     _backends.pop(name, None)
+    _changed()
 
 
 def get(name: str) -> Backend | None:
@@ -50,6 +63,7 @@ def set_preference(names: list | None) -> None:
     """Backends to try for each step, first to last (None: back to the environment's / the default)."""
     global _preference
     _preference = None if names is None else [str(n) for n in names]
+    _changed()
 
 
 def preference() -> list:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..errors import ExecutionError, NotFoundError
+from . import backend_registry
 from .compiler import Compiler, freeze
 from .graphs import function_body
 from .opregistry import FuncAttr
@@ -40,7 +41,7 @@ class FunctionCache:
         self._in_progress: set = set()
 
     def get(self, fattr: FuncAttr, where: str = "") -> FunctionPlan | None:
-        key = (fattr.name, freeze(fattr.attrs)) if fattr.attrs else fattr.name
+        key = (backend_registry.generation(), fattr.name, freeze(fattr.attrs) if fattr.attrs else ())
         plan = self._plans.get(key)
         if plan is not None:
             return plan
