@@ -3,8 +3,8 @@
     python benchmarks/bench_run.py [--repeat N] [--profile] [--cases mobilenet_v2,keras_cnn]
 
 Cases: MobileNetV2 batch 1 and 4, keras_cnn, transformer_tiny (each skipped when its model is absent).
-TensorFlow runs in this interpreter when importable, else in a subprocess with /opt/tfvenv/bin/python
-when that exists, else it is skipped. --profile adds, per case, the kernels that take the most time.
+TensorFlow runs in this interpreter when importable, else in a subprocess with the interpreter named by
+$SMLENS_TF_PYTHON when set, else it is skipped. --profile adds, per case, the kernels that take the most time.
 Project target: smlens <= 3x TensorFlow's CPU time for MobileNetV2 batch 1.
 """
 from __future__ import annotations
@@ -25,9 +25,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "pysrc"))
 
 import smlens  # noqa: E402
 
-CORPUS_DIRS = [os.path.join(HERE, "..", "..", "shared", "corpus", "cases"), "/work/shared/corpus/cases",
+SHARED = os.environ.get("SMLENS_SHARED") or os.path.join(HERE, "..", "..", "shared")  # ../shared beside the checkout
+CORPUS_DIRS = [os.path.join(SHARED, "corpus", "cases"),
                os.path.join(HERE, "..", "tests", "data", "corpus"), os.path.join(HERE, "..", "tests", "data", "zoo_keras")]
-TF_PYTHON = "/opt/tfvenv/bin/python"
+TF_PYTHON = os.environ.get("SMLENS_TF_PYTHON", "")  # a Python with TensorFlow, for the comparison
 CASES = [("mobilenet_v2", "serving_default", 1), ("mobilenet_v2", "serving_default", 4),
          ("keras_cnn", "serving_default", 8), ("transformer_tiny", "serving_default", 1)]
 
@@ -134,7 +135,7 @@ def time_tf(model: str, signature: str, inputs: dict, repeat: int) -> float | No
             import tensorflow  # noqa: F401
             python = sys.executable
         except ImportError:
-            if not os.path.exists(TF_PYTHON):
+            if not TF_PYTHON or not os.path.exists(TF_PYTHON):
                 return None
             python = TF_PYTHON
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
+from helpers.paths import shared_corpus_cases, shared_skip_reason
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -329,9 +331,9 @@ def test_theme_switch_and_keyboard_search(app):
 
 
 def _shared_case(name: str) -> Path | None:
-    for base in (ROOT.parent / "shared" / "corpus" / "cases", Path("/work/shared/corpus/cases")):
-        if (base / name / "model" / "variables").is_dir():
-            return base / name
+    base = shared_corpus_cases()
+    if base is not None and (base / name / "model" / "variables").is_dir():
+        return base / name
     return None
 
 
@@ -340,7 +342,7 @@ def test_mobilenet_v2_runs_in_the_browser(app, tmp_path, timings):
     on TensorFlow's reference input (batch 1) and on an image file."""
     case = _shared_case("mobilenet_v2")
     if case is None:
-        pytest.skip("MobileNetV2 weights are only in ../shared/corpus")
+        pytest.skip(shared_skip_reason("MobileNetV2 weights are only in the shared corpus"))
     ref = np.load(case / "reference.npz")
     meta = json.loads((case / "reference.json").read_text())
     run = next(r for r in meta["runs"] if r["key"] == "serving_default")
