@@ -166,7 +166,8 @@ def test_describe_signatures_examples_and_show_all():
     assert x["dtype"] == "float32" and x["shape"] == [-1, 3] and x["name"] == "x:0"
     assert json.loads(x["example"]) == [[0.0, 0.0, 0.0]]
     assert mg["op_counts"]["graph"]["VariableV2"] == 2
-    assert info["checkpoint"]["tensors"] == 2 and info["checkpoint"]["bytes"] == 32
+    assert info["checkpoint"]["num_tensors"] == 2 and info["checkpoint"]["nbytes"] == 32
+    assert info["checkpoint"]["format"] == "V2" and info["checkpoint"]["num_shards"] == 1
     if info["show_all"] is not None:          # the op set is printed in hash order: compare it as a set
         got, want = info["show_all"].strip("\n"), (CORPUS / "simple_save" / "show_all.txt").read_text().strip("\n")
         ops = re.compile(r"contains the following ops: \{([^}]*)\}")

@@ -77,7 +77,7 @@ def cmd_inspect(a: argparse.Namespace) -> str:
 
 def cmd_run(a: argparse.Namespace) -> str:
     from . import inputs as run_inputs
-    from .views.inspect import values_json
+    from .views.vocab import output_json, values_json
     m = _saved_model(a.dir)
     mg = m.meta_graph(a.tag_set)
     sig = mg.signatures.get(a.signature_def)
@@ -91,9 +91,7 @@ def cmd_run(a: argparse.Namespace) -> str:
     elapsed = time.perf_counter() - t0
     saved = run_inputs.save_outputs(results, a.outdir, a.overwrite) if a.outdir else None
     if a.json:
-        outputs = {k: None if v is None else {"dtype": sig.outputs[k].dtype.name if sig.outputs[k].dtype
-                                              else str(v.dtype), "shape": list(v.shape),
-                                              "values": values_json(v)}
+        outputs = {k: None if v is None else {**output_json(k, v, sig.outputs.get(k)), "values": values_json(v)}
                    for k, v in results.items()}
         return json.dumps({"signature": sig.key, "seconds": elapsed, "outputs": outputs,
                            "saved": saved}, indent=2) + "\n"

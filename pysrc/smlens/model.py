@@ -13,6 +13,7 @@ from . import dtypes, tensors
 from .errors import InputError, NotFoundError
 from .formats import checkpoint, savedmodel, tensor_slices
 from .formats.bundle import Bundle, TensorEntry
+from .formats.reader import CheckpointReader
 from .formats.table import MAGIC as TABLE_MAGIC
 from .proto import checkpoint_pb2, graph_pb2, saved_model_pb2
 from .sources import DirSource, Source, SubSource, display_path
@@ -125,7 +126,7 @@ class Model:
         self.name = source.name
         self.saved_model: saved_model_pb2.SavedModel | None = None
         self.meta_graphs: list[MetaGraph] = []
-        self.checkpoint: Bundle | tensor_slices.SliceCheckpoint | None = None
+        self.checkpoint: CheckpointReader | None = None   # V2 Bundle or V1 SliceCheckpoint
         self.fingerprint: checkpoint_pb2.FingerprintDef | None = None
         self.checkpoint_state: checkpoint_pb2.CheckpointState | None = None
         self.asset_dir = "assets"

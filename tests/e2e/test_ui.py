@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from helpers.paths import shared_corpus_cases, shared_skip_reason
 
@@ -85,7 +86,7 @@ def test_saved_model_show_all_matches_tensorflow(app, case, timings):
     seconds = app.open_files(files_of(CORPUS / case / "model"))
     assert app.error_text() is None
     timings[f"open_{case}_s"] = round(seconds, 3)
-    app.page.get_by_test_id("show-all").wait_for()
+    app.wait_rendered("overview")
     shown = app.page.get_by_test_id("show-all").text_content()
     want = (CORPUS / case / "show_all.txt").read_text()
     got_text, got_ops = ops_split(shown)
@@ -100,7 +101,9 @@ def test_saved_model_show_all_matches_tensorflow(app, case, timings):
 def test_folder_picker_keeps_layout(app):
     app.open_files([], directory=CORPUS / "module_basic" / "model")
     assert app.error_text() is None
+    app.wait_rendered("overview")     # the signature rows come with describe, after the open itself
     rows = app.page.get_by_test_id("signature-list").locator("[data-signature]")
+    expect(rows).to_have_count(3)
     keys = sorted(rows.evaluate_all("rs => rs.map(r => r.dataset.signature)"))
     assert keys == ["__saved_model_init_op", "array_input", "serving_default"]
 
@@ -112,8 +115,8 @@ def test_checkpoint_variable_values(app, timings):
     timings["open_checkpoint_s"] = round(seconds, 3)
     ref, _ = reference("saver_sharded")
     app.view("variables")
+    app.wait_rendered("variables")
     table = app.page.get_by_test_id("variables-table")
-    table.wait_for()
     names = table.locator("tr[data-name]").evaluate_all("rs => rs.map(r => r.dataset.name)")
     assert sorted(names) == sorted(k.split("/", 2)[2] for k in ref.files if k.startswith("ckpt/model.ckpt-7/"))
     for name in ["partitioned/embedding", "dev1/bias", "global_step"]:
@@ -243,7 +246,6 @@ def test_cancel_restarts_the_runtime_and_keeps_the_model(app, timings):
     page.get_by_test_id("input-x").fill("[1.0, 2.0]")
     page.get_by_test_id("run-button").click()
     page.wait_for_selector("[data-testid=outputs][data-run-state=running]", state="attached")
-    page.wait_for_timeout(500)
     page.get_by_test_id("cancel-button").click()
     page.wait_for_selector("[data-testid=outputs][data-run-state=cancelled]", state="attached")
     t0 = time.perf_counter()

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from ..errors import FormatError, InputError, NotFoundError
 from ..proto import saved_model_pb2
 from . import pyrepr
+from .vocab import signature_json, tensor_info_json
 
 SavedModel = saved_model_pb2.SavedModel
 MetaGraphDef = saved_model_pb2.MetaGraphDef
@@ -495,23 +496,7 @@ def show_all(sm: SavedModel) -> str:
 
 # ------------------------------------------------------------------ JSON
 
-def _tensor_info_json(key: str, info) -> dict:
-    shape = None if info.tensor_shape.unknown_rank else [int(d.size) for d in info.tensor_shape.dim]
-    entry = {
-        "key": key,
-        "dtype": pyrepr.TF_DTYPE_NAMES.get(info.dtype),
-        "dtype_enum": pyrepr.DT_ENUM_NAMES.get(info.dtype, str(info.dtype)),
-        "shape": shape,
-        "name": info.name,
-        "encoding": info.WhichOneof("encoding") or "name",
-    }
-    if entry["encoding"] == "coo_sparse":
-        c = info.coo_sparse
-        entry["components"] = {"values": c.values_tensor_name, "indices": c.indices_tensor_name,
-                               "dense_shape": c.dense_shape_tensor_name}
-    elif entry["encoding"] == "composite_tensor":
-        entry["components"] = [ti.name for ti in info.composite_tensor.components]
-    return entry
+_tensor_info_json = tensor_info_json   # the shared vocabulary (views/vocab.py)
 
 
 def _arg_text(value) -> str:
@@ -527,12 +512,7 @@ def describe(sm: SavedModel) -> dict:
         sigs = []
         for key in sorted(mg.signature_def):
             sig = mg.signature_def[key]
-            sigs.append({
-                "key": key,
-                "method_name": sig.method_name,
-                "inputs": [_tensor_info_json(k, sig.inputs[k]) for k in sorted(sig.inputs)],
-                "outputs": [_tensor_info_json(k, sig.outputs[k]) for k in sorted(sig.outputs)],
-            })
+            sigs.append(signature_json(key, sig))
         meta_graphs.append({"tags": list(mg.meta_info_def.tags), "signatures": sigs, "ops": ops_used(mg)})
     doc = {"tag_sets": [list(mg.meta_info_def.tags) for mg in sm.meta_graphs],
            "meta_graphs": meta_graphs, "functions": None, "functions_error": None}

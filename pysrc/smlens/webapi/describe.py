@@ -9,6 +9,7 @@ import smlens
 from ..errors import NotFoundError, SmlensError
 from .files import FileSource, common_root, find_candidates, flat_savedmodel_layout
 from .forms import example_features, example_text, image_geometry
+from ..views.vocab import checkpoint_json, signature_json
 from .session import SESSION, checkpoint_entries, meta_graph_for, require_model
 
 
@@ -94,7 +95,7 @@ def _signatures_json(mg) -> list[dict]:
     """Signature JSON, each input with what the run form prefills and offers."""
     sigs = []
     for sig in mg.signatures.values():
-        j = sig.to_json()
+        j = signature_json(sig.key, sig.proto)
         for spec_json, spec in zip(j["inputs"], sig.inputs.values()):
             spec_json["example"] = example_text(spec)
             spec_json["image"] = image_geometry(spec)
@@ -109,9 +110,7 @@ def _checkpoint_json(model) -> dict | None:
     ckpt = model.checkpoint
     if ckpt is None:
         return None
-    entries = checkpoint_entries(model)
-    out = {"prefix": ckpt.prefix, "tensors": len(entries), "bytes": int(sum(e.nbytes for e in entries.values())),
-           "shards": int(ckpt.header.num_shards)}
+    out = checkpoint_json(ckpt, checkpoint_entries(model))
     if model.checkpoint_state is not None:
         out["state"] = {"model_checkpoint_path": model.checkpoint_state.model_checkpoint_path,
                         "all": list(model.checkpoint_state.all_model_checkpoint_paths)}

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NotFoundError, UnsupportedError
+from ..views.vocab import tensor_entry_json
 from .session import SESSION, checkpoint_entries, require_model
 
 # Values shown in the UI are read into the wasm heap (4 GB at most): refuse what cannot fit comfortably.
@@ -21,12 +22,7 @@ PREVIEW_OPTIONS = dict(threshold=600, edgeitems=4, linewidth=100)
 
 def variables(args, buffers, reader, progress) -> dict:
     model = require_model()
-    out = []
-    for name, e in checkpoint_entries(model).items():
-        shape = None if e.shape is None else [int(d) for d in e.shape]
-        out.append({"name": name, "object_path": e.object_path, "dtype": e.dtype.name,
-                    "shape": shape, "bytes": int(e.nbytes), "sliced": bool(e.slices)})
-    return {"variables": out}
+    return {"variables": [tensor_entry_json(e) for e in checkpoint_entries(model).values()]}
 
 
 def _read_tensor(name: str) -> np.ndarray:
@@ -46,9 +42,8 @@ def tensor(args, buffers, reader, progress) -> dict:
     a = _read_tensor(name)
     read_ms = (time.perf_counter() - t0) * 1000
     entry = checkpoint_entries(SESSION.model)[name]
-    return {"name": name, "dtype": entry.dtype.name, "shape": list(a.shape), "bytes": int(entry.nbytes),
-            "object_path": entry.object_path, "stats": tensor_stats(a), "preview": format_array(a),
-            "read_ms": read_ms}
+    return {**tensor_entry_json(entry), "shape": list(a.shape), "stats": tensor_stats(a),
+            "preview": format_array(a), "read_ms": read_ms}
 
 
 def tensor_npy(args, buffers, reader, progress) -> tuple[dict, dict]:
