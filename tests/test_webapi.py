@@ -119,6 +119,7 @@ def test_candidates_and_choosing_one():
     labels = sorted(c["path"] for c in summary["candidates"])
     assert labels == ["ckpt/keras3.index", "ckpt/saved-1.index", "ckpt/saved-2.index", "ckpt/written.index"]
     assert summary["kind"] == "checkpoint"
+    assert summary["path"] == "ckpt/saved-2.index"      # the one the `checkpoint` file names: the dropdown shows it
     summary = open_files(files, path="ckpt/written.index")
     values, _ = call("variables", files=files)
     names = [v["name"] for v in values["variables"]]
@@ -386,3 +387,17 @@ def test_handle_reports_internal_errors_in_one_line(monkeypatch):
     assert value["error"] == {"message": "internal error (ValueError): bad thing", "kind": "InternalError"}
     value, _ = call("no_such_request")
     assert value["error"]["kind"] == "NotFoundError"
+
+
+def test_v1_checkpoints_are_candidates_and_describe():
+    """The page and smlens.open agree on V1 checkpoints (no telltale file name), and the Overview works."""
+    files = Files(Path(__file__).parent / "data" / "v1ckpt", prefix="v1/")
+    summary = open_files(files)
+    assert [c["path"] for c in summary["candidates"]] == ["v1/plain.ckpt", "v1/sharded.ckpt"]
+    assert summary["path"] == "v1/plain.ckpt"
+    for path, shards in [("v1/plain.ckpt", 1), ("v1/sharded.ckpt", 1)]:
+        open_files(files, path=path)
+        info, _ = call("describe", files=files)
+        assert "error" not in info, info
+        ckpt = info["checkpoint"]
+        assert ckpt["format"] == "V1" and ckpt["num_shards"] == shards and ckpt["num_tensors"] > 0

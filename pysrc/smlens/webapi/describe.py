@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import smlens
+from smlens.model import opened_candidate
 
 from ..errors import NotFoundError, SmlensError
 from .files import FileSource, common_root, find_candidates, flat_savedmodel_layout
@@ -22,7 +23,7 @@ def open_model(args, buffers, reader, progress) -> dict:
     src = FileSource(entries, reader)
     src.rename(flat_savedmodel_layout(src.list()))
     paths = src.list()
-    candidates = find_candidates(paths)
+    candidates = find_candidates(src)
     progress("Reading the model…", 0.2)
     target = args.get("path")
     model = None
@@ -38,6 +39,8 @@ def open_model(args, buffers, reader, progress) -> dict:
     if model is None:
         model = smlens.open(src, target)
     SESSION.model, SESSION.source, SESSION.candidates = model, src, candidates
+    # the dropdown shows the candidate that was opened, also when a folder was (its `checkpoint` file names one)
+    target = opened_candidate(model, target, candidates) or target
     SESSION.opened_path, SESSION.last_outputs = target, {}
     SESSION.display_name = str(args.get("name") or "")
     progress("Listing variables…", 0.7)

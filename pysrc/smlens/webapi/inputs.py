@@ -72,30 +72,27 @@ def _image_value(key: str, data: bytes, args: dict, spec) -> np.ndarray:
 
 
 def _example_value(key: str, features: list[dict], spec) -> np.ndarray:
-    """One serialized tf.Example, repeated to the input's shape. Not kernels.parsing_ops.examples_from_dicts:
-    the form gives each feature its type, and a field left empty is an empty list of that type, where
-    examples_from_dicts infers types from the values and refuses empty lists."""
-    from ..proto import example_pb2
-    ex = example_pb2.Example()
+    """One serialized tf.Example, repeated to the input's shape, built by the one tf.Example builder
+    (kernels.parsing_ops.example_from_features). The form gives each feature its type, so a field left
+    empty is an empty list of that type (examples_from_dicts infers types and refuses empty lists)."""
+    from ..kernels.parsing_ops import example_from_features
+    typed = []
     for f in features:
         name = str(f.get("name", "")).strip()
         if not name:
             continue
         kind = f.get("type", "float")
+        kind = kind if kind in ("float", "int64") else "bytes"
         raw = f.get("values", "")
         items = [x.strip() for x in str(raw).split(",")] if str(raw).strip() else []
-        feat = ex.features.feature[name]
         try:
-            if kind == "float":
-                feat.float_list.value.extend(float(x) for x in items)
-            elif kind == "int64":
-                feat.int64_list.value.extend(int(x) for x in items)
-            else:
-                feat.bytes_list.value.extend(x.encode("utf-8") for x in items)
-        except ValueError:
+            example_from_features([(name, kind, items)])      # this feature's values fit its kind
+        except (TypeError, ValueError, OverflowError):
             raise InputError(f"input {key!r}: feature {name!r}: {raw!r} is not a list of {kind} values") from None
+        typed.append((name, kind, items))
+    data = example_from_features(typed)
     out = np.empty(concrete_shape(spec), dtype=object)
-    out.reshape(-1)[...] = ex.SerializeToString()     # never via NumPy 'S': it drops trailing NUL bytes
+    out.reshape(-1)[...] = data     # never via NumPy 'S': it drops trailing NUL bytes
     return out
 
 
