@@ -200,6 +200,21 @@ def test_tensor_stats_match_numpy():
     assert empty["count"] == 0 and empty["mean"] is None
 
 
+def test_tensor_stats_histogram_and_moments_on_a_large_tensor():
+    """Several chunks, a few non-finite values: the histogram is NumPy's (bin edges are floats: a value on
+    an edge may land one bin over), the moments are NumPy's within float64 rounding."""
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal(3 * (1 << 20) + 5).astype(np.float32)
+    a[[3, 2_000_000]] = [np.nan, np.inf]
+    s = webapi.tensor_stats(a)
+    finite = a[np.isfinite(a)].astype(np.float64)
+    want, _ = np.histogram(finite, bins=webapi.HIST_BINS, range=(finite.min(), finite.max()))
+    got = np.array(s["histogram"]["counts"])
+    assert got.sum() == finite.size and np.abs(got - want).max() <= 2
+    assert (s["nan"], s["posinf"], s["finite"]) == (1, 1, finite.size)
+    assert s["mean"] == pytest.approx(finite.mean(), rel=1e-9) and s["std"] == pytest.approx(finite.std(), rel=1e-9)
+
+
 def test_tensor_values_and_npy_equal_reference():
     files = Files(CORPUS / "saver_sharded" / "ckpt")
     summary = open_files(files)

@@ -189,13 +189,15 @@ def _is_version_dir(name: str) -> bool:
 
 def _load_saved_model(source: Source, path: str) -> Model:
     m = Model(source, "saved_model")
-    m.saved_model = savedmodel.read_saved_model(source, path)
-    m.meta_graphs = [MetaGraph(m, mg) for mg in m.saved_model.meta_graphs]
     files = set(source.list())
-    if "fingerprint.pb" in files:
-        m.fingerprint = savedmodel.read_fingerprint(source, "fingerprint.pb")
+    # The index first: it is small, and a broken one is reported before parsing saved_model.pb (which takes
+    # seconds for a big model in Pyodide's pure-Python protobuf).
     if "variables/variables.index" in files:
         m.checkpoint = Bundle(source, "variables/variables")
+    m.saved_model = savedmodel.read_saved_model(source, path)
+    m.meta_graphs = [MetaGraph(m, mg) for mg in m.saved_model.meta_graphs]
+    if "fingerprint.pb" in files:
+        m.fingerprint = savedmodel.read_fingerprint(source, "fingerprint.pb")
     return m
 
 

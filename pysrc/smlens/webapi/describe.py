@@ -33,7 +33,8 @@ def open_model(args, buffers, reader, progress) -> dict:
             model = smlens.open(src, root)
             target = root
         except SmlensError:
-            if not candidates:
+            # the folder itself is no model: open the first thing in it that is (never the same one again)
+            if not candidates or candidates[0]["path"].strip("/") == root.strip("/"):
                 raise
             target = candidates[0]["path"]
     if model is None:
