@@ -184,6 +184,7 @@ def test_large_inputs_prefill_with_shape_and_fill():
     assert inp["image"] == {"height": 224, "width": 224, "channels": 3, "layout": "NHWC"}
 
 
+@pytest.mark.pyodide   # the page computes these in Pyodide (wasm32: 32-bit intp)
 def test_tensor_stats_match_numpy():
     a = np.array([[1.0, -2.0, np.nan], [np.inf, 0.0, -np.inf], [4.0, 0.0, 3.0]], dtype=np.float32)
     s = webapi.tensor_stats(a)
@@ -200,6 +201,7 @@ def test_tensor_stats_match_numpy():
     assert empty["count"] == 0 and empty["mean"] is None
 
 
+@pytest.mark.pyodide   # the page computes these in Pyodide (wasm32: 32-bit intp)
 def test_tensor_stats_histogram_and_moments_on_a_large_tensor():
     """Several chunks, a few non-finite values: the histogram is NumPy's (bin edges are floats: a value on
     an edge may land one bin over), the moments are NumPy's within float64 rounding."""

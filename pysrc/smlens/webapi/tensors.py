@@ -114,7 +114,7 @@ def tensor_stats(a: np.ndarray) -> dict:
         for c in _finite_chunks(flat, is_float):
             if c.size:
                 d = c.astype(np.float64)
-                idx = ((d - span[0]) * scale).astype(np.int64)
+                idx = ((d - span[0]) * scale).astype(np.intp)   # bincount wants intp (32-bit in wasm32)
                 np.clip(idx, 0, HIST_BINS - 1, out=idx)       # the maximum belongs to the last bin
                 counts += np.bincount(idx, minlength=HIST_BINS)
                 d -= mean
