@@ -418,3 +418,44 @@ def test_v1_checkpoints_are_candidates_and_describe():
         assert "error" not in info, info
         ckpt = info["checkpoint"]
         assert ckpt["format"] == "V1" and ckpt["num_shards"] == shards and ckpt["num_tensors"] > 0
+
+
+def test_image_presets_and_imagenet_normalisation():
+    """The presets the Run form offers are described once (forms.IMAGE_PRESETS); mean/std is applied per
+    channel to p / 255."""
+    files = Files(CORPUS / "keras_cnn" / "model")
+    open_files(files)
+    info, _ = call("describe", files=files)
+    presets = {p["id"]: p for p in info["image_presets"]}
+    assert {"unit", "signed", "bytes", "imagenet"} <= set(presets)
+    assert (presets["signed"]["min"], presets["signed"]["max"]) == (-1.0, 1.0)
+    rgba = np.zeros((32, 32, 4), np.uint8)
+    rgba[..., 0], rgba[..., 1], rgba[..., 2], rgba[..., 3] = 255, 0, 128, 255
+    spec = next(s for s in webapi.describe.SESSION.model.meta_graph().signatures["serving_default"].inputs.values())
+    net = presets["imagenet"]
+    x = webapi.build_input("image", spec, {"mode": "image", "buffer": 0, "width": 32, "height": 32, "channels": 3,
+                                           "mean": net["mean"], "std": net["std"]}, [rgba.tobytes()])
+    want = (np.array([1.0, 0.0, 128 / 255], np.float32) - np.float32(net["mean"])) / np.float32(net["std"])
+    assert x.shape == (1, 32, 32, 3)
+    np.testing.assert_allclose(x[0, 5, 7], want, rtol=1e-6)
+    y = webapi.build_input("image", spec, {"mode": "image", "buffer": 0, "width": 32, "height": 32, "channels": 3,
+                                           "min": -1, "max": 1}, [rgba.tobytes()])
+    np.testing.assert_allclose(y[0, 0, 0], [1.0, -1.0, 128 / 255 * 2 - 1], rtol=1e-6, atol=1e-7)
+    with pytest.raises(webapi.InputError, match="std of 0"):
+        webapi.build_input("image", spec, {"mode": "image", "buffer": 0, "width": 32, "height": 32, "channels": 3,
+                                           "mean": [0, 0, 0], "std": [1, 0, 1]}, [rgba.tobytes()])
+
+
+def test_labels_asset_is_found(tmp_path):
+    import shutil
+    model = tmp_path / "cnn"
+    shutil.copytree(CORPUS / "keras_cnn" / "model", model)
+    (model / "assets").mkdir()
+    (model / "assets" / "labels.txt").write_text("cat\ndog\n\nbird\n\n")
+    files = Files(model)
+    open_files(files)
+    info, _ = call("describe", files=files)
+    assert info["labels"] == {"path": "assets/labels.txt", "labels": ["cat", "dog", "", "bird"]}
+    open_files(Files(CORPUS / "keras_cnn" / "model"))
+    info, _ = call("describe", files=Files(CORPUS / "keras_cnn" / "model"))
+    assert info["labels"] is None

@@ -9,7 +9,7 @@ from smlens.model import opened_candidate
 
 from ..errors import NotFoundError, SmlensError
 from .files import FileSource, common_root, find_candidates, flat_savedmodel_layout
-from .forms import example_features, example_text, image_geometry
+from .forms import IMAGE_PRESETS, example_features, example_text, image_geometry, labels_asset
 from ..views.vocab import checkpoint_json, signature_json
 from .session import SESSION, checkpoint_entries, meta_graph_for, require_model
 
@@ -57,11 +57,31 @@ def _summary(model) -> dict:
         "candidates": SESSION.candidates,
         "tag_sets": [list(t) for t in model.tag_sets],
         "meta_graphs": [{"tags": list(mg.tags), "signatures": sorted(mg.signatures),
-                         "functions": len(mg.functions), "nodes": len(mg.graph_def.node)}
+                         "functions": len(mg.functions), "nodes": len(mg.graph_def.node),
+                         "signature_functions": signature_functions(mg)}
                         for mg in model.meta_graphs],
         "variables": len(ckpt.entries) if ckpt is not None else 0,
         "has_checkpoint": ckpt is not None,
     }
+
+
+CALL_OPS = ("StatefulPartitionedCall", "PartitionedCall")
+
+
+def signature_functions(mg) -> dict[str, str]:
+    """signature key -> the library function its outputs come from (TF2: the top-level graph only routes
+    the inputs and the captured variables into one (Stateful)PartitionedCall): where the Graph view opens."""
+    nodes = {n.name: n for n in mg.graph_def.node}
+    out = {}
+    for key, sig in mg.signatures.items():
+        for spec in sig.outputs.values():
+            node = nodes.get(spec.name.split(":")[0].lstrip("^"))
+            while node is not None and node.op == "Identity" and node.input:
+                node = nodes.get(node.input[0].split(":")[0].lstrip("^"))
+            if node is not None and node.op in CALL_OPS and node.attr["f"].func.name in mg.functions:
+                out[key] = node.attr["f"].func.name
+                break
+    return out
 
 
 def _op_counts(mg) -> dict:
@@ -136,7 +156,8 @@ def describe(args, buffers, reader, progress) -> dict:
         })
     return {**_summary(model), "show_all": text, "show_all_error": text_error,
             "meta_graphs": meta_graphs, "fingerprint": _fingerprint_json(model.fingerprint),
-            "files": [[p, int(s)] for p, s in model.files], "checkpoint": _checkpoint_json(model)}
+            "files": [[p, int(s)] for p, s in model.files], "checkpoint": _checkpoint_json(model),
+            "image_presets": IMAGE_PRESETS, "labels": labels_asset(model)}
 
 
 def graph(args, buffers, reader, progress) -> dict:

@@ -65,10 +65,30 @@ def _image_value(key: str, data: bytes, args: dict, spec) -> np.ndarray:
         if args.get("invert"):
             img = 255.0 - img
     lo, hi = float(args.get("min", 0.0)), float(args.get("max", 1.0))
-    batch = (lo + img / 255.0 * (hi - lo))[None, ...]
+    if args.get("mean") is not None or args.get("std") is not None:   # per channel, of p / 255
+        mean, std = _per_channel(key, args.get("mean", 0.0), img), _per_channel(key, args.get("std", 1.0), img)
+        if np.any(std == 0):
+            raise InputError(f"input {key!r}: a std of 0 divides by zero")
+        batch = ((img / 255.0 - mean) / std)[None, ...]
+    else:
+        batch = (lo + img / 255.0 * (hi - lo))[None, ...]
     if spec.dtype is not None and spec.dtype.np.kind in "iu":
         batch = np.round(batch)
     return batch
+
+
+def _per_channel(key: str, value, img: np.ndarray) -> np.ndarray:
+    """A scalar or one value per channel (a grayscale image takes the channels' mean)."""
+    try:
+        v = np.asarray(value, dtype=np.float32).reshape(-1)
+    except (TypeError, ValueError):
+        raise InputError(f"input {key!r}: mean/std must be numbers") from None
+    channels = img.shape[-1] if img.ndim == 3 else 1
+    if v.size == 1 or v.size == channels:
+        return v if v.size == channels else v[:1]
+    if channels == 1:
+        return np.float32(v.mean()).reshape(1) if img.ndim == 3 else np.float32(v.mean())
+    raise InputError(f"input {key!r}: {v.size} mean/std values for {channels} channels")
 
 
 def _example_value(key: str, features: list[dict], spec) -> np.ndarray:
