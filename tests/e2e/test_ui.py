@@ -86,6 +86,7 @@ def test_saved_model_show_all_matches_tensorflow(app, case, timings):
     seconds = app.open_files(files_of(CORPUS / case / "model"))
     assert app.error_text() is None
     timings[f"open_{case}_s"] = round(seconds, 3)
+    app.view("overview")                  # a new model keeps the view the last one was on
     app.wait_rendered("overview")
     shown = app.page.get_by_test_id("show-all").text_content()
     want = (CORPUS / case / "show_all.txt").read_text()
@@ -101,6 +102,7 @@ def test_saved_model_show_all_matches_tensorflow(app, case, timings):
 def test_folder_picker_keeps_layout(app):
     app.open_files([], directory=CORPUS / "module_basic" / "model")
     assert app.error_text() is None
+    app.view("overview")
     app.wait_rendered("overview")     # the signature rows come with describe, after the open itself
     rows = app.page.get_by_test_id("signature-list").locator("[data-signature]")
     expect(rows).to_have_count(3)

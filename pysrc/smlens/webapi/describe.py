@@ -79,9 +79,23 @@ def signature_functions(mg) -> dict[str, str]:
             while node is not None and node.op == "Identity" and node.input:
                 node = nodes.get(node.input[0].split(":")[0].lstrip("^"))
             if node is not None and node.op in CALL_OPS and node.attr["f"].func.name in mg.functions:
-                out[key] = node.attr["f"].func.name
+                out[key] = _through_wrappers(mg, node.attr["f"].func.name)
                 break
     return out
+
+
+def _through_wrappers(mg, name: str) -> str:
+    """A function that only forwards to one other function (TF2's signature wrappers) stands for that one."""
+    for _ in range(8):
+        body = mg.functions[name].node_def
+        calls = [n for n in body if n.op in CALL_OPS]
+        if len(calls) != 1 or any(n.op not in CALL_OPS + ("Identity", "NoOp") for n in body):
+            break
+        callee = calls[0].attr["f"].func.name
+        if callee not in mg.functions:
+            break
+        name = callee
+    return name
 
 
 def _op_counts(mg) -> dict:

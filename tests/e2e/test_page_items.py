@@ -1,0 +1,157 @@
+"""Page items a newcomer hit in the first hour (issue 14): each checked in the browser. Every wait is on the
+state checked (Playwright's auto-waiting expect, or the page's own data-* attributes), never on time."""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import expect
+
+from test_ui import CORPUS, files_of, png_bytes, run_signature
+
+pytestmark = pytest.mark.e2e
+
+
+def test_several_checkpoints_select_the_opened_one(app):
+    """A folder with four checkpoints opens the one its `checkpoint` file names, and the dropdown shows it."""
+    app.open_files([], directory=CORPUS / "object_ckpt" / "ckpt")
+    assert app.error_text() is None
+    select = app.page.locator("#candidate-select")
+    expect(select).to_be_visible()
+    expect(select).to_have_value("ckpt/saved-2.index")
+    before = app.generation()
+    select.select_option("ckpt/written.index")
+    app.wait_open(before)
+    expect(select).to_have_value("ckpt/written.index")
+
+
+def test_variables_sort_shows_direction_and_resets_per_model(app):
+    page = app.page
+    app.open_files(files_of(CORPUS / "saver_sharded" / "ckpt"))
+    app.view("variables")
+    app.wait_rendered("variables")
+    name_th = page.locator("#view-variables th[data-sort-key=name]")
+    size_th = page.locator("#view-variables th[data-sort-key=nbytes]")
+    expect(name_th).to_have_attribute("aria-sort", "ascending")
+    size_th.click()
+    expect(size_th).to_have_attribute("aria-sort", "descending")
+    expect(size_th).to_contain_text("▼")
+    expect(name_th).to_have_attribute("aria-sort", "none")
+    sizes = page.locator("#view-variables tbody tr td.num").evaluate_all("tds => tds.map(t => t.title)")
+    values = [int(t.split()[0]) for t in sizes]
+    assert values == sorted(values, reverse=True)
+    size_th.click()
+    expect(size_th).to_have_attribute("aria-sort", "ascending")
+    expect(size_th).to_contain_text("▲")
+    app.open_files(files_of(CORPUS / "simple_save" / "model"))   # another model: its own, default order
+    app.view("variables")
+    app.wait_rendered("variables")
+    expect(page.locator("#view-variables th[data-sort-key=name]")).to_have_attribute("aria-sort", "ascending")
+    expect(page.locator("#view-variables th[data-sort-key=nbytes]")).to_have_attribute("aria-sort", "none")
+
+
+def test_truncated_variables_index_error(app, tmp_path, timings):
+    model = tmp_path / "model"
+    shutil.copytree(CORPUS / "keras_cnn" / "model", model)
+    index = model / "variables" / "variables.index"
+    index.write_bytes(index.read_bytes()[: index.stat().st_size // 2])
+    page = app.page
+    page.get_by_test_id("error-close").click() if page.get_by_test_id("error-panel").is_visible() else None
+    t0 = time.perf_counter()
+    page.locator("#open-dir-input").set_input_files(str(model))
+    page.wait_for_selector("body[data-open-state=failed]", state="attached", timeout=60_000)
+    timings["truncated_index_error_s"] = round(time.perf_counter() - t0, 3)
+    text = app.error_text()
+    assert "variables.index" in text and "internal error" not in text and "Traceback" not in text
+
+
+def test_long_value_previews_stay_inside_the_page(app):
+    """A preview wider than its box scrolls inside the box: its right edge is the box's, not off-screen."""
+    page = app.page
+    app.open_files(files_of(CORPUS / "saver_sharded" / "ckpt"))
+    app.view("variables")
+    app.wait_rendered("variables")
+    page.locator("#view-variables tr[data-name='partitioned/embedding']").click()
+    pre = page.get_by_test_id("tensor-preview")
+    pre.wait_for()
+    box = pre.evaluate("""p => { const r = p.getBoundingClientRect(), c = p.closest('.card').getBoundingClientRect();
+        return {right: r.right, card: c.right, page: document.documentElement.clientWidth,
+                scroll: document.documentElement.scrollWidth, sw: p.scrollWidth, cw: p.clientWidth}; }""")
+    assert box["right"] <= box["card"] + 0.5 and box["card"] <= box["page"] + 0.5, box
+    assert box["scroll"] <= box["page"] + 0.5, box         # the page itself never scrolls sideways
+
+
+def test_graph_opens_tf2_models_on_the_serving_function(app):
+    page = app.page
+    app.open_files(files_of(CORPUS / "keras_mlp" / "model"))
+    app.view("graph")
+    page.wait_for_selector(".gnode")
+    page.wait_for_selector(".graph-busy", state="detached", timeout=60_000)
+    value = page.locator(".graph-select").input_value()
+    assert value.startswith("f:__inference_"), value          # not the top-level variable plumbing
+    page.get_by_placeholder(re.compile("Search node")).fill("MatMul")
+    expect(page.locator(".search-results button").first).to_be_visible()
+    zoom = float(page.locator("#view-graph svg[data-zoom]").get_attribute("data-zoom"))
+    assert zoom >= 0.75
+    # the top-level graph stays one click away
+    top_level = page.locator(".graph-select option[value^='g:']").first.get_attribute("value")
+    page.select_option(".graph-select", top_level)
+    expect(page.locator(".graph-select")).to_have_value(top_level)
+    page.wait_for_selector(".graph-busy", state="detached", timeout=60_000)
+    expect(page.locator("#view-graph .gnode").first).to_be_visible()
+
+
+def test_wide_graph_opens_readable_on_its_inputs(app):
+    page = app.page
+    app.open_files([], directory=CORPUS / "mobilenet_v2" / "model")
+    app.view("graph")
+    page.wait_for_selector(".gnode")
+    page.wait_for_selector(".graph-busy", state="detached", timeout=60_000)
+    assert page.locator(".graph-select").input_value().startswith("f:")
+    zoom = float(page.locator("#view-graph svg[data-zoom]").get_attribute("data-zoom"))
+    assert zoom >= 0.75                                        # readable, not "fit everything"
+    visible = page.evaluate("""() => { const svg = document.querySelector('#view-graph svg[data-zoom]').getBoundingClientRect();
+        return [...document.querySelectorAll('#view-graph .gnode')].filter(g => {
+          const r = g.getBoundingClientRect();
+          return r.right > svg.left && r.left < svg.right && r.bottom > svg.top && r.top < svg.bottom; })
+          .map(g => g.textContent); }""")
+    assert any("_Arg" in t or "Placeholder" in t or "argument" in t for t in visible), visible[:20]
+
+
+def test_image_presets_and_labels(app, tmp_path):
+    page = app.page
+    model = tmp_path / "cnn"
+    shutil.copytree(CORPUS / "keras_cnn" / "model", model)
+    (model / "assets").mkdir()
+    names = [f"class-{i}" for i in range(10)]
+    (model / "assets" / "labels.txt").write_text("\n".join(names) + "\n")
+    app.open_files([], directory=model)
+    assert app.error_text() is None
+    app.view("run")
+    expect(page.get_by_test_id("labels-status")).to_contain_text("assets/labels.txt")
+    page.get_by_test_id("mode-image-image").click()
+    preset = page.get_by_test_id("preset-image")
+    expect(preset).to_be_visible()
+    expect(preset).to_have_value("unit")
+    preset.select_option("imagenet")
+    expect(page.get_by_test_id("preset-formula-image")).to_contain_text("mean")
+    yy, xx = np.mgrid[0:32, 0:32]
+    image = tmp_path / "ramp.png"
+    image.write_bytes(png_bytes(((xx * 8) % 256).astype(np.uint8)))
+    page.get_by_test_id("image-input-image").set_input_files(str(image))
+    page.wait_for_selector("[data-testid=image-preview-image][data-ready='1']", state="attached")
+    run_signature(app)
+    top = page.get_by_test_id("output-output_0").locator("[data-label]")
+    expect(top.first).to_have_attribute("data-label", re.compile(r"^class-\d$"))
+    other = tmp_path / "mine.txt"
+    other.write_text("\n".join(f"mine-{i}" for i in range(10)))
+    page.get_by_test_id("labels-input").set_input_files(str(other))
+    expect(page.get_by_test_id("labels-status")).to_contain_text("mine.txt")
+    preset.select_option("signed")
+    expect(page.get_by_test_id("preset-formula-image")).to_contain_text("-1 + pixel / 255")
+    run_signature(app)
+    expect(top.first).to_have_attribute("data-label", re.compile(r"^mine-\d$"))
