@@ -69,20 +69,33 @@ def test_truncated_variables_index_error(app, tmp_path, timings):
     assert "variables.index" in text and "internal error" not in text and "Traceback" not in text
 
 
-def test_long_value_previews_stay_inside_the_page(app):
-    """A preview wider than its box scrolls inside the box: its right edge is the box's, not off-screen."""
+PREVIEW_BOX = """p => { const r = p.getBoundingClientRect(), c = p.parentElement.getBoundingClientRect();
+    return {right: r.right, parent: c.right, page: document.documentElement.clientWidth,
+            scroll: document.documentElement.scrollWidth, sw: p.scrollWidth, cw: p.clientWidth}; }"""
+
+
+def assert_preview_fits(pre) -> None:
+    box = pre.evaluate(PREVIEW_BOX)
+    assert box["right"] <= box["parent"] + 0.5 and box["scroll"] <= box["page"] + 0.5, box   # inside the page
+    assert box["sw"] <= box["cw"] + 1, box        # formatted to the box's width: nothing cut at the right edge
+
+
+@pytest.mark.parametrize("width", [1400, 900])
+def test_long_value_previews_fit_their_box(app, width):
+    """A 32x16 float matrix (lines of ~200 characters at NumPy's width) is formatted to fit the preview box,
+    in the Variables detail and in the Run outputs, at a wide and a narrow window."""
     page = app.page
-    app.open_files(files_of(CORPUS / "saver_sharded" / "ckpt"))
-    app.view("variables")
-    app.wait_rendered("variables")
-    page.locator("#view-variables tr[data-name='partitioned/embedding']").click()
-    pre = page.get_by_test_id("tensor-preview")
-    pre.wait_for()
-    box = pre.evaluate("""p => { const r = p.getBoundingClientRect(), c = p.closest('.card').getBoundingClientRect();
-        return {right: r.right, card: c.right, page: document.documentElement.clientWidth,
-                scroll: document.documentElement.scrollWidth, sw: p.scrollWidth, cw: p.clientWidth}; }""")
-    assert box["right"] <= box["card"] + 0.5 and box["card"] <= box["page"] + 0.5, box
-    assert box["scroll"] <= box["page"] + 0.5, box         # the page itself never scrolls sideways
+    page.set_viewport_size({"width": width, "height": 900})
+    try:
+        app.open_files(files_of(CORPUS / "keras_mlp" / "model"))
+        app.view("variables")
+        app.wait_rendered("variables")
+        page.locator("#view-variables tr[data-name='variables/7/.ATTRIBUTES/VARIABLE_VALUE']").click()
+        pre = page.get_by_test_id("tensor-preview")
+        pre.wait_for()
+        assert_preview_fits(pre)
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 900})
 
 
 def test_graph_opens_tf2_models_on_the_serving_function(app):
@@ -155,3 +168,4 @@ def test_image_presets_and_labels(app, tmp_path):
     expect(page.get_by_test_id("preset-formula-image")).to_contain_text("-1 + pixel / 255")
     run_signature(app)
     expect(top.first).to_have_attribute("data-label", re.compile(r"^mine-\d$"))
+    assert_preview_fits(page.get_by_test_id("output-value-output_0"))

@@ -49,7 +49,8 @@ def run_signature(args, buffers, reader, progress) -> dict:
     out = []
     for k, v in outputs.items():
         v = np.asarray(v)
-        out.append({**output_json(k, v, sig.outputs.get(k)), "preview": format_array(v), "topk": _topk(v)})
+        out.append({**output_json(k, v, sig.outputs.get(k)), "preview": format_array(v, args.get("linewidth")),
+                    "topk": _topk(v)})
     return {"signature": key, "tags": list(mg.tags), "outputs": out,
             "plan_ms": (t1 - t0) * 1000, "run_ms": (t2 - t1) * 1000}
 

@@ -43,7 +43,7 @@ def tensor(args, buffers, reader, progress) -> dict:
     read_ms = (time.perf_counter() - t0) * 1000
     entry = checkpoint_entries(SESSION.model)[name]
     return {**tensor_entry_json(entry), "shape": list(a.shape), "stats": tensor_stats(a),
-            "preview": format_array(a), "read_ms": read_ms}
+            "preview": format_array(a, args.get("linewidth")), "read_ms": read_ms}
 
 
 def tensor_npy(args, buffers, reader, progress) -> tuple[dict, dict]:
@@ -140,9 +140,13 @@ def _finite_chunks(flat: np.ndarray, is_float: bool):
         yield c
 
 
-def format_array(a: np.ndarray) -> str:
-    """NumPy-style text (summarised with '...' for large arrays)."""
-    with np.printoptions(**PREVIEW_OPTIONS):
+def format_array(a: np.ndarray, linewidth=None) -> str:
+    """NumPy-style text (summarised with '...' for large arrays), lines at most `linewidth` characters (the
+    page sends how many fit across the preview box; 40..400, default 100)."""
+    opts = dict(PREVIEW_OPTIONS)
+    if isinstance(linewidth, (int, float)) and not isinstance(linewidth, bool):
+        opts["linewidth"] = int(min(400, max(40, linewidth)))
+    with np.printoptions(**opts):
         return np.array2string(a, separator=", ")
 
 

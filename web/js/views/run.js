@@ -1,7 +1,7 @@
 // Run: pick a signature, fill one editor per input (JSON / .npy / image / tf.Example fields), run it in the
 // worker, show outputs (shape, dtype, values, top-k) with downloads and timing. Cancel restarts the worker.
 
-import { h, clear, formatShape, formatMs, download, safeFileName } from "../dom.js";
+import { h, clear, formatShape, formatMs, download, safeFileName, charsFit } from "../dom.js";
 import { decodeImageFile, toPixels, showPixels, grayToRgba, drawingPad } from "../image.js";
 import { CancelledError } from "../worker-client.js";
 
@@ -359,7 +359,8 @@ async function doRun(ctx, pick, editors, outputs, ui) {
   }, 200);
   const t0 = performance.now();
   try {
-    const res = await ctx.worker.call("run", { tags: pick.tags.split(",").filter(Boolean), signature: pick.sig.key, inputs },
+    const res = await ctx.worker.call("run", { tags: pick.tags.split(",").filter(Boolean), signature: pick.sig.key, inputs,
+      linewidth: charsFit(outputs) },
       { buffers });
     const wall = performance.now() - t0;
     ctx.timings.last_run_ms = wall;

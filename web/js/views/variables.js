@@ -1,7 +1,7 @@
 // Variables: every checkpoint tensor (name, TF2 object path, dtype, shape, bytes) with a filter; selecting one
 // reads its values lazily in the worker: stats, histogram, NumPy-style preview, download as .npy.
 
-import { h, clear, formatBytes, formatShape, formatMs, download, safeFileName } from "../dom.js";
+import { h, clear, formatBytes, formatShape, formatMs, download, safeFileName, charsFit } from "../dom.js";
 import { drawHistogram } from "../plot.js";
 
 const MAX_ROWS = 1500;
@@ -131,7 +131,7 @@ async function select(name) {
   clear(view.detail).append(h("h3", null, name),
     h("p", { class: "muted" }, `Reading ${meta ? formatBytes(meta.nbytes) : "values"}…`));
   try {
-    const t = await view.ctx.worker.call("tensor", { name });
+    const t = await view.ctx.worker.call("tensor", { name, linewidth: charsFit(view.detail) });
     if (req !== view.request) return;
     renderDetail(t);
   } catch (err) {
