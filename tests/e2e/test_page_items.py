@@ -169,3 +169,52 @@ def test_image_presets_and_labels(app, tmp_path):
     run_signature(app)
     expect(top.first).to_have_attribute("data-label", re.compile(r"^mine-\d$"))
     assert_preview_fits(page.get_by_test_id("output-value-output_0"))
+
+
+def _seconds(text: str) -> float:
+    value, unit = text.split()
+    return round(float(value) / (1000 if unit == "ms" else 1), 3)
+
+
+def _shared_model(case: str) -> Path:
+    from helpers.paths import shared_corpus_cases, shared_skip_reason
+    base = shared_corpus_cases()
+    if base is None or not (base / case / "model" / "variables").is_dir():
+        pytest.skip(shared_skip_reason(f"{case}'s variable data is only in the shared corpus"))
+    return base / case / "model"
+
+
+def test_big_variable_detail(app, timings):
+    """The 58.6 MiB embedding of big_sharded_vars (6 shards, partitioned): its detail shows, with the
+    statistics of TensorFlow's values. Timings: wall clock from the click, and the read alone."""
+    model = _shared_model("big_sharded_vars")
+    ref = np.load(model.parent / "reference.npz")
+    page = app.page
+    app.open_files([], directory=model)
+    app.view("variables")
+    app.wait_rendered("variables")
+    name = "embedding/.ATTRIBUTES/VARIABLE_VALUE"
+    t0 = time.perf_counter()
+    page.locator(f"#view-variables tr[data-name='{name}']").click()
+    page.get_by_test_id("tensor-preview").wait_for(timeout=120_000)
+    timings["big_variable_detail_wall_s"] = round(time.perf_counter() - t0, 3)
+    detail = page.get_by_test_id("tensor-detail").text_content()
+    timings["big_variable_read_s"] = _seconds(re.search(r"read in ([\d.]+ m?s)", detail).group(1))
+    want = next((ref[k] for k in ref.files if k.endswith(name)), None)
+    if want is not None:
+        assert f"{want.size} values" in detail
+
+
+def test_truncated_index_of_a_big_model_is_reported_fast(app, tmp_path, timings):
+    """MobileNetV2 (a 1.6 MB saved_model.pb that Pyodide's pure-Python protobuf needs seconds to parse) with
+    half its variables.index: the error comes from the index, read first."""
+    model = _shared_model("mobilenet_v2")
+    copy = tmp_path / "model"
+    shutil.copytree(model, copy)
+    index = copy / "variables" / "variables.index"
+    index.write_bytes(index.read_bytes()[: index.stat().st_size // 2])
+    t0 = time.perf_counter()
+    app.page.locator("#open-dir-input").set_input_files(str(copy))
+    app.page.wait_for_selector("body[data-open-state=failed]", state="attached", timeout=60_000)
+    timings["truncated_index_mobilenet_error_s"] = round(time.perf_counter() - t0, 3)
+    assert "variables.index" in app.error_text()
