@@ -145,6 +145,7 @@ def test_image_presets_and_labels(app, tmp_path):
     app.open_files([], directory=model)
     assert app.error_text() is None
     app.view("run")
+    app.wait_rendered("run")
     expect(page.get_by_test_id("labels-status")).to_contain_text("assets/labels.txt")
     page.get_by_test_id("mode-image-image").click()
     preset = page.get_by_test_id("preset-image")

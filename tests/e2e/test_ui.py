@@ -206,6 +206,7 @@ def test_run_tf1_simple_save(app, timings):
     ref, meta = reference("simple_save")
     run = next(r for r in meta["runs"] if r["key"] == "serving_default")
     app.view("run")
+    app.wait_rendered("run")
     for key, spec in run["inputs"].items():
         app.page.get_by_test_id(f"input-{key}").fill(json.dumps(ref[spec["key"]].tolist()))
     run_signature(app)
@@ -218,6 +219,7 @@ def test_run_tf2_keras_mlp_with_npy_upload(app, tmp_path, timings):
     ref, meta = reference("keras_mlp")
     run = next(r for r in meta["runs"] if r["key"] == "serving_default")
     app.view("run")
+    app.wait_rendered("run")
     for key, spec in run["inputs"].items():
         path = tmp_path / f"{key}.npy"
         np.save(path, ref[spec["key"]])
@@ -243,6 +245,7 @@ def test_cancel_restarts_the_runtime_and_keeps_the_model(app, timings):
     app.open_files(files_of(CORPUS / "tf1_while_cond" / "model"))
     page = app.page
     app.view("run")
+    app.wait_rendered("run")
     page.get_by_test_id("signature-select").select_option(label="cf_v1")
     page.get_by_test_id("input-n").fill("100000000")          # a v1 while loop that would run for hours
     page.get_by_test_id("input-x").fill("[1.0, 2.0]")
@@ -353,6 +356,7 @@ def test_mobilenet_v2_runs_in_the_browser(app, tmp_path, timings):
     timings["open_mobilenet_v2_s"] = round(app.open_files(files_of(case / "model")), 3)
     page = app.page
     app.view("run")
+    app.wait_rendered("run")
     (key, spec), = run["inputs"].items()
     path = tmp_path / "input.npy"
     np.save(path, ref[spec["key"]])

@@ -13,6 +13,8 @@ let imagePresets = [];        // describe's image_presets: pixel preprocessing c
 const labels = { generation: -1, names: null, source: "" };   // class names for top-k (file or model asset)
 
 export async function show(el, ctx, params) {
+  // another model's form must not stay usable while this one's is prepared (tests would fill it)
+  if (!current?.key.startsWith(`${ctx.generation}|`)) clear(el).append(h("p", { class: "muted" }, "Reading the model…"));
   const info = await ctx.describe();
   imagePresets = info.image_presets || [];
   if (labels.generation !== ctx.generation) {
@@ -36,6 +38,7 @@ export async function show(el, ctx, params) {
   if (!panels.has(key)) panels.set(key, buildPanel(ctx, pick, sigs, key));
   current = panels.get(key);
   clear(el).append(current.el);
+  el.dataset.rendered = String(ctx.generation);   // tests wait on it, never on time
 }
 
 function buildPanel(ctx, pick, sigs, key) {
