@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter
 
 import smlens
-from smlens.model import opened_candidate
 
 from ..errors import NotFoundError, SmlensError
+from ..model import opened_candidate
+from ..views.vocab import checkpoint_json, signature_json
 from .files import FileSource, common_root, find_candidates, flat_savedmodel_layout
 from .forms import IMAGE_PRESETS, example_features, example_text, image_geometry, labels_asset
-from ..views.vocab import checkpoint_json, signature_json
 from .session import SESSION, checkpoint_entries, meta_graph_for, require_model
 
 
