@@ -134,6 +134,9 @@ def _signatures_json(mg) -> list[dict]:
     sigs = []
     for sig in mg.signatures.values():
         j = signature_json(sig.key, sig.proto)
+        # what the runtime adds to a spec beyond the SignatureDef (TensorSpec.to_json) comes along
+        for spec_json, spec in [*zip(j["inputs"], sig.inputs.values()), *zip(j["outputs"], sig.outputs.values())]:
+            spec_json.update({k: v for k, v in spec.to_json().items() if k not in spec_json})
         for spec_json, spec in zip(j["inputs"], sig.inputs.values()):
             spec_json["example"] = example_text(spec)
             spec_json["image"] = image_geometry(spec)
