@@ -25,6 +25,9 @@ def _saved_model(path: str):
 
 def cmd_show(a: argparse.Namespace) -> str:
     m = _saved_model(a.dir)
+    if getattr(a, "serving_metadata", False):
+        from .serving import metadata_text
+        return metadata_text(m, a.model_name, tags=a.tag_set or "serve")
     from .views import show
     sm = m.saved_model
     if a.json:
@@ -79,6 +82,8 @@ def cmd_run(a: argparse.Namespace) -> str:
     from . import inputs as run_inputs
     from .views.vocab import output_json, values_json
     m = _saved_model(a.dir)
+    if getattr(a, "request", None) or getattr(a, "warmup", False):
+        return _run_serving(a, m)
     mg = m.meta_graph(a.tag_set)
     sig = mg.signatures.get(a.signature_def)
     if sig is None:
@@ -96,6 +101,51 @@ def cmd_run(a: argparse.Namespace) -> str:
         return json.dumps({"signature": sig.key, "seconds": elapsed, "outputs": outputs,
                            "saved": saved}, indent=2) + "\n"
     return run_inputs.format_run_output(results, sig, saved=saved)
+
+
+def _read_request_file(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    if not os.path.isfile(path):
+        raise errors.NotFoundError("no such file", path)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _run_serving(a: argparse.Namespace, m) -> str:
+    """run --request FILE.json (a TF Serving REST body) or --warmup (the SavedModel's warmup records)."""
+    from . import serving
+    from .inputs import format_run_output
+    if a.inputs or a.input_exprs or a.input_examples:
+        raise errors.InputError("--request and --warmup replace --inputs/--input_exprs/--input_examples")
+    if a.warmup:
+        return _run_warmup(a, m)
+    body = _read_request_file(a.request)
+    mg = m.meta_graph(a.tag_set or "serve")
+    try:
+        req = serving.parse_request(body, mg, a.method)
+    except errors.SmlensError as e:
+        raise type(e)(str(e), a.request) from None
+    req.signature.plan()
+    response, outputs = serving.run_request(req)
+    if a.json:
+        return serving.dumps(response) + "\n"
+    return format_run_output(outputs, req.signature)
+
+
+def _run_warmup(a: argparse.Namespace, m) -> str:
+    from . import serving
+    records = serving.read_warmup(m)
+    if not records:
+        raise errors.NotFoundError(f"no warmup requests ({serving.WARMUP_PATH})", a.dir)
+    results = []
+    for rec in records:
+        results.append((rec, serving.replay(rec, m)))
+    if a.json:
+        items = [dict(serving.warmup.describe(rec), response=resp) for rec, resp in results]
+        return serving.dumps(items) + "\n"
+    return "".join(f"Warmup record {rec.index}: {rec.kind} {rec.signature_name}\n{serving.dumps(resp)}\n"
+                   for rec, resp in results)
 
 
 def cmd_ops(a: argparse.Namespace) -> str:
@@ -121,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--signature_def", help="signature key (needs --tag_set)")
     s.add_argument("--list_ops", action="store_true", help="list the ops of the MetaGraph(s)")
     s.add_argument("--json", action="store_true", help="machine-readable description")
+    s.add_argument("--serving_metadata", action="store_true",
+                   help="what TF Serving's GET /v1/models/NAME/metadata returns (the 'serve' MetaGraph's signatures)")
+    s.add_argument("--model_name", help="model name for --serving_metadata (default: the folder's name)")
     s.set_defaults(func=cmd_show)
 
     r = sub.add_parser("run", help="like `saved_model_cli run`")
@@ -138,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true", help="replace output files that already exist in --outdir")
     r.add_argument("--json", action="store_true",
                    help="print the outputs as JSON (per output: key, dtype, shape, values), the page's vocabulary")
+    r.add_argument("--request", metavar="FILE.json",
+                   help="a TF Serving REST request body ('-' = stdin): instances/inputs (predict) or examples "
+                        "(classify/regress); with --json the response is printed as TF Serving returns it")
+    r.add_argument("--method", choices=["predict", "classify", "regress"],
+                   help="the REST verb of --request (default: classify/regress for 'examples' bodies, per the "
+                        "signature's method_name, else predict)")
+    r.add_argument("--warmup", action="store_true",
+                   help="replay every record of assets.extra/tf_serving_warmup_requests and print each response")
     r.set_defaults(func=cmd_run)
 
     i = sub.add_parser("inspect", help="like `python -m tensorflow.python.tools.inspect_checkpoint`")

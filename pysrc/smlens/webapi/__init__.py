@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import errors
 from ..errors import InputError, NotFoundError, SmlensError
-from . import describe, run, tensors
+from . import describe, run, serving, tensors
 from .files import FileSource, find_candidates
 from .forms import example_text
 from .inputs import build_input
@@ -33,6 +33,7 @@ HANDLERS: dict[str, Callable] = {
     "tensor": tensors.tensor, "tensor_npy": tensors.tensor_npy, "graph": describe.graph,
     "run": run.run_signature, "output": run.output,
 }
+HANDLERS.update(serving.HANDLERS)  # TF Serving requests, warmup records, model metadata
 
 
 def runtime_info() -> str:

@@ -1,6 +1,7 @@
 // Overview: tag-sets, signatures, `saved_model_cli show --all` text, fingerprint, files, op counts.
 
 import { h, clear, formatBytes, formatShape, copyText } from "../dom.js";
+import { servingMetadataCard } from "./serving.js";
 
 let rendered = null;   // generation of the model currently rendered
 
@@ -12,6 +13,7 @@ export async function show(el, ctx) {
   clear(el);
   el.append(modelCard(info), signaturesCard(info, ctx));
   if (info.show_all != null || info.show_all_error) el.append(showAllCard(info));
+  if (info.kind === "saved_model") el.append(servingMetadataCard(ctx));
   el.append(h("div", { class: "grid-2" }, opsCard(info), filesCard(info)));
   el.dataset.rendered = String(ctx.generation);   // tests wait on it, never on time
 }

@@ -4,6 +4,7 @@
 import { h, clear, formatShape, formatMs, download, safeFileName, charsFit } from "../dom.js";
 import { decodeImageFile, toPixels, showPixels, grayToRgba, drawingPad } from "../image.js";
 import { CancelledError } from "../worker-client.js";
+import { servingMode } from "./serving.js";
 
 const panels = new Map();     // `${generation}|${tags}|${sig}` -> {el, editors, outputs}
 let current = null;
@@ -77,12 +78,14 @@ function buildPanel(ctx, pick, sigs, key) {
       runBtn.disabled = false;
     }
   });
+  const perInput = [h("div", null, sig.inputs.length ? editors.map((e) => e.el)
+    : h("p", { class: "muted" }, "This signature takes no inputs.")), h("div", { class: "run-bar" }, runBtn, cancelBtn, timing, note)];
+  const tfs = servingMode(ctx, pick, { perInput, outputs, showOutputs: (res) => renderOutputs(ctx, outputs, res) });
   const el = h("div", { class: "run-view" },
     h("div", { class: "toolbar" }, h("label", null, "Signature ", select),
       h("span", { class: "muted" }, sig.method_name || "")),
-    h("h2", null, `Inputs (${sig.inputs.length})`),
-    sig.inputs.length ? editors.map((e) => e.el) : h("p", { class: "muted" }, "This signature takes no inputs."),
-    h("div", { class: "run-bar" }, runBtn, cancelBtn, timing, note),
+    h("div", { class: "toolbar" }, h("h2", { class: "grow" }, `Inputs (${sig.inputs.length})`), tfs.tabs),
+    perInput, tfs.pane,
     labelsPicker(ctx),
     h("h2", null, "Outputs"), outputs);
   return { key, el, editors, outputs };
