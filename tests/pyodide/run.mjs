@@ -8,7 +8,7 @@
 // checkout at its own path with NODEFS and runs pytest.main. The exit code is pytest's.
 // The shared data (../shared beside the checkout, or $SMLENS_SHARED) is mounted too, at its own path,
 // when it is there, so the big cases (MobileNetV2, big_sharded_vars) run in Pyodide as well.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -61,7 +61,8 @@ pyodide.FS.mkdirTree(root);
 pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root }, root);
 if (hasShared && !sharedDir.startsWith(root + path.sep)) {
   pyodide.FS.mkdirTree(sharedDir);
-  pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: sharedDir }, sharedDir);
+  // NODEFS needs a real folder as its root: ../shared is often a symlink
+  pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: realpathSync(sharedDir) }, sharedDir);
 }
 console.log(hasShared ? `shared data mounted from ${sharedDir}`
   : `no shared data at ${sharedDir}: the big cases are skipped (set SMLENS_SHARED)`);
