@@ -1,8 +1,8 @@
 """Train the demo model (demo/digits/) and write demo/digits/examples.json. A development tool, not run by CI.
 
-    /opt/tfvenv/bin/python scripts/make_demo_model.py
+    "$SMLENS_TF_PYTHON" scripts/make_demo_model.py      # any Python with TensorFlow 2.x
 
-Needs TensorFlow 2.x with Keras 3 and scikit-learn (`/opt/tfvenv/bin/python -m pip install scikit-learn`).
+Needs TensorFlow 2.x with Keras 3 and scikit-learn (`"$SMLENS_TF_PYTHON" -m pip install scikit-learn`).
 A small CNN on scikit-learn's bundled 8x8 digits (1,797 images, no download), exported as a SavedModel:
 serving_default takes `pixels` float32 [None, 8, 8, 1] with the data set's values 0..16 and returns
 `probabilities` float32 [None, 10] (softmax). examples.json holds one real test digit per class with

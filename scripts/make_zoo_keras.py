@@ -1,7 +1,8 @@
 """Development-only generator of tests/data/zoo_keras: small Keras 3 models exported by TensorFlow 2.21,
 with TensorFlow's outputs and `saved_model_cli show --all` text, in the corpus layout.
 
-    /opt/tfvenv/bin/python scripts/make_zoo_keras.py [name ...]     # all models, or only those named
+    "$SMLENS_TF_PYTHON" scripts/make_zoo_keras.py [name ...]     # all models, or only those named
+    (SMLENS_TF_PYTHON: a Python with TensorFlow 2.21; its saved_model_cli is used too)
     (ZOO_KERAS_OUT=DIR writes elsewhere, e.g. to try models before adding them)
 
 Per model, tests/data/zoo_keras/<name>/:

@@ -1,7 +1,7 @@
 """Write the TensorFlow zoo (tests/data/zoo_tf/): small models that use TF features outside the corpus, with
 TensorFlow's own outputs. A development tool, not run by CI (tests/test_zoo_tf.py reads what it wrote).
 
-    /opt/tfvenv/bin/python scripts/make_zoo_tf.py [case ...]
+    "$SMLENS_TF_PYTHON" scripts/make_zoo_tf.py [case ...]     # SMLENS_TF_PYTHON: a Python with TensorFlow 2.21
 
 Each case folder follows the corpus layout (../shared/corpus/INDEX.md): model/ (a SavedModel, a frozen
 GraphDef `graph.pb`, or a `.meta` + checkpoint), reference.npz + reference.json (inputs and TF's outputs

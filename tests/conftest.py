@@ -4,6 +4,8 @@
 - Under Pyodide (tier 2), only test files that mention "pyodide" are collected: a file that never
   names the marker cannot hold a `pyodide` test, and importing it there could fail (modules that
   exist only on CPython) and costs start-up time.
+- The summary says, visibly, how many tests were skipped because the shared data (../shared beside the
+  checkout, or $SMLENS_SHARED) is absent: those are the big cases (MobileNetV2, big_sharded_vars).
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from helpers.paths import SHARED_ENV, SHARED_SKIP, shared_dir
 
 TESTS_DIR = Path(__file__).resolve().parent
 E2E_DIR = TESTS_DIR / "e2e"
@@ -33,3 +37,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if E2E_DIR in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.e2e)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if SHARED_SKIP in str(r.longrepr)]
+    where = shared_dir()
+    if where is None:
+        terminalreporter.write_sep(
+            "-", f"shared data absent (no ../shared beside the checkout, ${SHARED_ENV} unset): "
+                 f"{len(skipped)} big-case test(s) skipped", yellow=True)
+    elif skipped:
+        terminalreporter.write_sep("-", f"shared data at {where}: {len(skipped)} test(s) still skipped", yellow=True)
+    else:
+        terminalreporter.write_sep("-", f"shared data at {where}: big cases included", green=True)

@@ -15,12 +15,13 @@ import pytest
 
 import smlens
 
+from helpers.paths import shared_corpus_cases, shared_skip_reason
+
 pytestmark = pytest.mark.pyodide
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "data" / "corpus"
-SHARED = next((p for p in (HERE.parent.parent / "shared" / "corpus" / "cases", Path("/work/shared/corpus/cases"))
-               if p.is_dir()), HERE / "no-shared-corpus")
+SHARED = shared_corpus_cases() or HERE / "no-shared-corpus"
 NEEDS_SHARED = {"mobilenet_v2", "big_sharded_vars"}
 
 
@@ -37,7 +38,8 @@ def _runs() -> list:
         if not (ref_path.parent / "model").is_dir():
             continue  # checkpoint-only cases have no signatures to run
         for run in json.loads(ref_path.read_text())["runs"]:
-            marks = [pytest.mark.skipif(case_dir(case) is None, reason=f"{case}: no variable data here")]
+            marks = [pytest.mark.skipif(case_dir(case) is None,
+                                        reason=shared_skip_reason(f"{case}: variable data only in the shared corpus"))]
             params.append(pytest.param(case, run["key"], id=f"{case}:{run['key']}", marks=marks))
     return params
 

@@ -187,3 +187,15 @@ def test_semicolons_inside_string_literals_do_not_split():
 
 def test_string_inputs_keep_trailing_nul_bytes():
     assert inputs.parse_inputs("", "s=[b'a\\x00\\x00', 'b']", "")["s"].tolist() == [b"a\x00\x00", b"b"]
+
+
+def test_every_cli_option_has_help_text():
+    """`smlens <command> --help` explains every option (a newcomer reads it before anything else)."""
+    import argparse
+
+    from smlens.cli import build_parser
+    parser = build_parser()
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [f"{name} {'/'.join(a.option_strings)}" for name, sub in subs.choices.items() for a in sub._actions
+               if a.option_strings and not isinstance(a, argparse._HelpAction) and not (a.help or "").strip()]
+    assert not missing, f"options without help text: {missing}"

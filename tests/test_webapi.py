@@ -119,6 +119,7 @@ def test_candidates_and_choosing_one():
     labels = sorted(c["path"] for c in summary["candidates"])
     assert labels == ["ckpt/keras3.index", "ckpt/saved-1.index", "ckpt/saved-2.index", "ckpt/written.index"]
     assert summary["kind"] == "checkpoint"
+    assert summary["path"] == "ckpt/saved-2.index"      # the one the `checkpoint` file names: the dropdown shows it
     summary = open_files(files, path="ckpt/written.index")
     values, _ = call("variables", files=files)
     names = [v["name"] for v in values["variables"]]
@@ -166,7 +167,8 @@ def test_describe_signatures_examples_and_show_all():
     assert x["dtype"] == "float32" and x["shape"] == [-1, 3] and x["name"] == "x:0"
     assert json.loads(x["example"]) == [[0.0, 0.0, 0.0]]
     assert mg["op_counts"]["graph"]["VariableV2"] == 2
-    assert info["checkpoint"]["tensors"] == 2 and info["checkpoint"]["bytes"] == 32
+    assert info["checkpoint"]["num_tensors"] == 2 and info["checkpoint"]["nbytes"] == 32
+    assert info["checkpoint"]["format"] == "V2" and info["checkpoint"]["num_shards"] == 1
     if info["show_all"] is not None:          # the op set is printed in hash order: compare it as a set
         got, want = info["show_all"].strip("\n"), (CORPUS / "simple_save" / "show_all.txt").read_text().strip("\n")
         ops = re.compile(r"contains the following ops: \{([^}]*)\}")
@@ -182,6 +184,7 @@ def test_large_inputs_prefill_with_shape_and_fill():
     assert inp["image"] == {"height": 224, "width": 224, "channels": 3, "layout": "NHWC"}
 
 
+@pytest.mark.pyodide   # the page computes these in Pyodide (wasm32: 32-bit intp)
 def test_tensor_stats_match_numpy():
     a = np.array([[1.0, -2.0, np.nan], [np.inf, 0.0, -np.inf], [4.0, 0.0, 3.0]], dtype=np.float32)
     s = webapi.tensor_stats(a)
@@ -196,6 +199,22 @@ def test_tensor_stats_match_numpy():
     assert strings["kind"] == "string" and strings["empty"] == 1 and strings["max_length"] == 3
     empty = webapi.tensor_stats(np.zeros((0, 3), np.float32))
     assert empty["count"] == 0 and empty["mean"] is None
+
+
+@pytest.mark.pyodide   # the page computes these in Pyodide (wasm32: 32-bit intp)
+def test_tensor_stats_histogram_and_moments_on_a_large_tensor():
+    """Several chunks, a few non-finite values: the histogram is NumPy's (bin edges are floats: a value on
+    an edge may land one bin over), the moments are NumPy's within float64 rounding."""
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal(3 * (1 << 20) + 5).astype(np.float32)
+    a[[3, 2_000_000]] = [np.nan, np.inf]
+    s = webapi.tensor_stats(a)
+    finite = a[np.isfinite(a)].astype(np.float64)
+    want, _ = np.histogram(finite, bins=webapi.HIST_BINS, range=(finite.min(), finite.max()))
+    got = np.array(s["histogram"]["counts"])
+    assert got.sum() == finite.size and np.abs(got - want).max() <= 2
+    assert (s["nan"], s["posinf"], s["finite"]) == (1, 1, finite.size)
+    assert s["mean"] == pytest.approx(finite.mean(), rel=1e-9) and s["std"] == pytest.approx(finite.std(), rel=1e-9)
 
 
 def test_tensor_values_and_npy_equal_reference():
@@ -385,3 +404,58 @@ def test_handle_reports_internal_errors_in_one_line(monkeypatch):
     assert value["error"] == {"message": "internal error (ValueError): bad thing", "kind": "InternalError"}
     value, _ = call("no_such_request")
     assert value["error"]["kind"] == "NotFoundError"
+
+
+def test_v1_checkpoints_are_candidates_and_describe():
+    """The page and smlens.open agree on V1 checkpoints (no telltale file name), and the Overview works."""
+    files = Files(Path(__file__).parent / "data" / "v1ckpt", prefix="v1/")
+    summary = open_files(files)
+    assert [c["path"] for c in summary["candidates"]] == ["v1/plain.ckpt", "v1/sharded.ckpt"]
+    assert summary["path"] == "v1/plain.ckpt"
+    for path, shards in [("v1/plain.ckpt", 1), ("v1/sharded.ckpt", 1)]:
+        open_files(files, path=path)
+        info, _ = call("describe", files=files)
+        assert "error" not in info, info
+        ckpt = info["checkpoint"]
+        assert ckpt["format"] == "V1" and ckpt["num_shards"] == shards and ckpt["num_tensors"] > 0
+
+
+def test_image_presets_and_imagenet_normalisation():
+    """The presets the Run form offers are described once (forms.IMAGE_PRESETS); mean/std is applied per
+    channel to p / 255."""
+    files = Files(CORPUS / "keras_cnn" / "model")
+    open_files(files)
+    info, _ = call("describe", files=files)
+    presets = {p["id"]: p for p in info["image_presets"]}
+    assert {"unit", "signed", "bytes", "imagenet"} <= set(presets)
+    assert (presets["signed"]["min"], presets["signed"]["max"]) == (-1.0, 1.0)
+    rgba = np.zeros((32, 32, 4), np.uint8)
+    rgba[..., 0], rgba[..., 1], rgba[..., 2], rgba[..., 3] = 255, 0, 128, 255
+    spec = next(s for s in webapi.describe.SESSION.model.meta_graph().signatures["serving_default"].inputs.values())
+    net = presets["imagenet"]
+    x = webapi.build_input("image", spec, {"mode": "image", "buffer": 0, "width": 32, "height": 32, "channels": 3,
+                                           "mean": net["mean"], "std": net["std"]}, [rgba.tobytes()])
+    want = (np.array([1.0, 0.0, 128 / 255], np.float32) - np.float32(net["mean"])) / np.float32(net["std"])
+    assert x.shape == (1, 32, 32, 3)
+    np.testing.assert_allclose(x[0, 5, 7], want, rtol=1e-6)
+    y = webapi.build_input("image", spec, {"mode": "image", "buffer": 0, "width": 32, "height": 32, "channels": 3,
+                                           "min": -1, "max": 1}, [rgba.tobytes()])
+    np.testing.assert_allclose(y[0, 0, 0], [1.0, -1.0, 128 / 255 * 2 - 1], rtol=1e-6, atol=1e-7)
+    with pytest.raises(webapi.InputError, match="std of 0"):
+        webapi.build_input("image", spec, {"mode": "image", "buffer": 0, "width": 32, "height": 32, "channels": 3,
+                                           "mean": [0, 0, 0], "std": [1, 0, 1]}, [rgba.tobytes()])
+
+
+def test_labels_asset_is_found(tmp_path):
+    import shutil
+    model = tmp_path / "cnn"
+    shutil.copytree(CORPUS / "keras_cnn" / "model", model)
+    (model / "assets").mkdir()
+    (model / "assets" / "labels.txt").write_text("cat\ndog\n\nbird\n\n")
+    files = Files(model)
+    open_files(files)
+    info, _ = call("describe", files=files)
+    assert info["labels"] == {"path": "assets/labels.txt", "labels": ["cat", "dog", "", "bird"]}
+    open_files(Files(CORPUS / "keras_cnn" / "model"))
+    info, _ = call("describe", files=Files(CORPUS / "keras_cnn" / "model"))
+    assert info["labels"] is None

@@ -81,7 +81,7 @@ def cmd_inspect(a: argparse.Namespace) -> str:
 
 def cmd_run(a: argparse.Namespace) -> str:
     from . import inputs as run_inputs
-    from .views.inspect import values_json
+    from .views.vocab import output_json, values_json
     m = _saved_model(a.dir)
     if getattr(a, "request", None) or getattr(a, "warmup", False):
         return _run_serving(a, m)
@@ -97,9 +97,7 @@ def cmd_run(a: argparse.Namespace) -> str:
     elapsed = time.perf_counter() - t0
     saved = run_inputs.save_outputs(results, a.outdir, a.overwrite) if a.outdir else None
     if a.json:
-        outputs = {k: None if v is None else {"dtype": sig.outputs[k].dtype.name if sig.outputs[k].dtype
-                                              else str(v.dtype), "shape": list(v.shape),
-                                              "values": values_json(v)}
+        outputs = {k: None if v is None else {**output_json(k, v, sig.outputs.get(k)), "values": values_json(v)}
                    for k, v in results.items()}
         doc = {"signature": sig.key, "seconds": elapsed, "outputs": outputs, "saved": saved}
         if getattr(a, "profile", False):
@@ -192,15 +190,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_show)
 
     r = sub.add_parser("run", help="like `saved_model_cli run`")
-    r.add_argument("--dir", required=True)
-    r.add_argument("--tag_set", default=None, help="default: the only MetaGraph, else 'serve'")
-    r.add_argument("--signature_def", default="serving_default")
-    r.add_argument("--inputs", help="'key=file.npy;key2=file.npz[name]'")
-    r.add_argument("--input_exprs", help="'key=[[1.0, 2.0]];key2=np.ones((2, 3))'")
+    r.add_argument("--dir", required=True, help="SavedModel directory (or TF-Serving model directory)")
+    r.add_argument("--tag_set", default=None,
+                   help="comma-separated tag-set of the MetaGraph to run (default: the only one, else 'serve')")
+    r.add_argument("--signature_def", default="serving_default",
+                   help="key of the signature to run (default: serving_default)")
+    r.add_argument("--inputs", help="inputs from files, ';'-separated: 'key=file.npy;key2=file.npz[name]' "
+                   "(.npy; .npz with [array name], else the array named like the key, else its only array)")
+    r.add_argument("--input_exprs", help="inputs as Python literals or NumPy calls, ';'-separated: "
+                   "'key=[[1.0, 2.0]];key2=np.ones((2, 3))' (evaluated safely, never with eval)")
     r.add_argument("--input_examples", help="'key=[{\"feature\": [1.0]}]' (serialized tf.Example)")
     r.add_argument("--outdir", help="write each output to <outdir>/<key>.npy")
-    r.add_argument("--overwrite", action="store_true")
-    r.add_argument("--json", action="store_true")
+    r.add_argument("--overwrite", action="store_true", help="replace output files that already exist in --outdir")
+    r.add_argument("--json", action="store_true",
+                   help="print the outputs as JSON (per output: key, dtype, shape, values), the page's vocabulary")
     r.add_argument("--request", metavar="FILE.json",
                    help="a TF Serving REST request body ('-' = stdin): instances/inputs (predict) or examples "
                         "(classify/regress); with --json the response is printed as TF Serving returns it")
@@ -217,16 +220,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("inspect", help="like `python -m tensorflow.python.tools.inspect_checkpoint`")
     i.add_argument("--file_name", required=True, help="checkpoint prefix, .index file, or directory")
-    i.add_argument("--tensor_name", default="")
-    i.add_argument("--all_tensors", nargs="?", const=True, default=False, type=_bool)
-    i.add_argument("--all_tensor_names", nargs="?", const=True, default=False, type=_bool)
-    i.add_argument("--count_exclude_pattern", default="")
+    i.add_argument("--tensor_name", default="", help="print this tensor's value")
+    i.add_argument("--all_tensors", nargs="?", const=True, default=False, type=_bool,
+                   help="print every tensor's value (True/False)")
+    i.add_argument("--all_tensor_names", nargs="?", const=True, default=False, type=_bool,
+                   help="list every tensor's name (True/False)")
+    i.add_argument("--count_exclude_pattern", default="",
+                   help="regular expression: tensors whose names match are left out of the parameter count")
     i.add_argument("--printoptions", nargs="*", help="numpy print options as k=v")
-    i.add_argument("--json", action="store_true")
+    i.add_argument("--json", action="store_true",
+                   help="machine-readable: the checkpoint (prefix, format, num_shards, ...) and its tensors")
     i.set_defaults(func=cmd_inspect)
 
     o = sub.add_parser("ops", help="list the op types smlens can execute, with their kernel modules")
-    o.add_argument("--json", action="store_true")
+    o.add_argument("--json", action="store_true", help="machine-readable list (op, category, module, ...)")
     o.set_defaults(func=cmd_ops)
 
     from .publish import add_parser as add_publish_parser

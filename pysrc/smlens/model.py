@@ -14,6 +14,7 @@ from . import dtypes, tensors
 from .errors import InputError, NotFoundError
 from .formats import checkpoint, savedmodel, tensor_slices
 from .formats.bundle import Bundle, TensorEntry
+from .formats.reader import CheckpointReader
 from .formats.table import MAGIC as TABLE_MAGIC
 from .proto import checkpoint_pb2, graph_pb2, saved_model_pb2
 from .sources import DirSource, Source, SubSource, display_path
@@ -207,7 +208,7 @@ class Model:
         self.name = source.name
         self.saved_model: saved_model_pb2.SavedModel | None = None
         self.meta_graphs: list[MetaGraph] = []
-        self.checkpoint: Bundle | tensor_slices.SliceCheckpoint | None = None
+        self.checkpoint: CheckpointReader | None = None   # V2 Bundle or V1 SliceCheckpoint
         self.fingerprint: checkpoint_pb2.FingerprintDef | None = None
         self.checkpoint_state: checkpoint_pb2.CheckpointState | None = None
         self.asset_dir = "assets"
@@ -283,13 +284,15 @@ def _is_version_dir(name: str) -> bool:
 
 def _load_saved_model(source: Source, path: str) -> Model:
     m = Model(source, "saved_model")
-    m.saved_model = savedmodel.read_saved_model(source, path)
-    m.meta_graphs = [MetaGraph(m, mg) for mg in m.saved_model.meta_graphs]
     files = set(source.list())
-    if "fingerprint.pb" in files:
-        m.fingerprint = savedmodel.read_fingerprint(source, "fingerprint.pb")
+    # The index first: it is small, and a broken one is reported before parsing saved_model.pb (which takes
+    # seconds for a big model in Pyodide's pure-Python protobuf).
     if "variables/variables.index" in files:
         m.checkpoint = Bundle(source, "variables/variables")
+    m.saved_model = savedmodel.read_saved_model(source, path)
+    m.meta_graphs = [MetaGraph(m, mg) for mg in m.saved_model.meta_graphs]
+    if "fingerprint.pb" in files:
+        m.fingerprint = savedmodel.read_fingerprint(source, "fingerprint.pb")
     return m
 
 
@@ -426,3 +429,65 @@ def open(target: "str | os.PathLike | Source", path: str = "") -> Model:  # noqa
         if e.path == display_path(src, base) and not os.path.exists(p):  # keep "not a model file" & co
             raise NotFoundError("no such file or directory", p) from None
         raise
+
+
+# ---------------------------------------------------------------- what can be opened here
+
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+_NOT_V1 = (".pb", ".pbtxt", ".txt", ".json", ".index", ".meta", ".npz", ".npy", ".md", ".png", ".jpg")
+MAX_V1_PROBES = 64   # table-footer reads when looking for V1 checkpoints (they have no telltale name)
+
+
+def find_candidates(source: Source) -> list[dict]:
+    """Everything in `source` that open_source can open, each {"path", "kind", "label"} with the path to
+    pass to open_source: SavedModel folders, V2 checkpoints (their .index), V1 checkpoints (a table file,
+    or the prefix of its -NNNNN-of-NNNNN shards), .meta graphs (a checkpoint beside its .meta is listed
+    once, as the .meta), frozen GraphDefs. The one "what can be opened here" ladder (the page's model
+    dropdown lists it)."""
+    paths = source.list()
+    sm_dirs = sorted({posixpath.dirname(p) for p in paths if posixpath.basename(p) in SAVED_MODEL_FILES})
+    out = [{"path": d, "kind": "saved_model", "label": f"SavedModel {d or '(top folder)'}"} for d in sm_dirs]
+
+    def inside_saved_model(p: str) -> bool:
+        return any(d == "" or p.startswith(d + "/") for d in sm_dirs)
+
+    v1_prefixes: set[str] = set()
+    probes = 0
+    for p in sorted(paths):
+        if inside_saved_model(p):
+            continue
+        base = posixpath.basename(p)
+        if base.endswith(".index"):
+            out.append({"path": p, "kind": "checkpoint", "label": f"checkpoint {p[:-6]}"})
+        elif base.endswith(".meta"):
+            out.append({"path": p, "kind": "meta_graph", "label": f"MetaGraph {p}"})
+        elif base.endswith(".pb") and base not in ("fingerprint.pb", "keras_metadata.pb"):
+            out.append({"path": p, "kind": "graph_def", "label": f"GraphDef {p}"})
+        elif (base != "checkpoint" and ".data-" not in base and not base.endswith(_NOT_V1)
+              and probes < MAX_V1_PROBES):
+            probes += 1
+            if _is_table(source, p):
+                v1_prefixes.add(re.sub(r"-\d{5}-of-\d{5}$", "", p))
+    out += [{"path": p, "kind": "checkpoint", "label": f"V1 checkpoint {p}"} for p in sorted(v1_prefixes)]
+    metas = {c["path"][:-5] for c in out if c["kind"] == "meta_graph"}
+    return [c for c in out if not (c["kind"] == "checkpoint" and c["path"].endswith(".index")
+                                   and c["path"][:-6] in metas)]
+
+
+def opened_candidate(model: Model, opened_path: str, candidates: list[dict]) -> str | None:
+    """Which of `candidates` the model opened at `opened_path` is (a folder resolves to the checkpoint
+    its `checkpoint` file names, or to the newest TF-Serving version)."""
+    paths = {c["path"] for c in candidates}
+    if opened_path in paths:
+        return opened_path
+    base = opened_path.strip("/")
+    if model.checkpoint is not None:
+        prefix = posixpath.join(base, model.checkpoint.prefix) if base else model.checkpoint.prefix
+        for cand in (prefix + ".meta", prefix + ".index", prefix):
+            if cand in paths:
+                return cand
+    dirs = [c["path"] for c in candidates if c["kind"] == "saved_model"
+            and (c["path"] == base or c["path"].startswith(base + "/") or not base)]
+    if model.kind == "saved_model" and dirs:
+        return max(dirs, key=lambda d: [int(x) if x.isdigit() else -1 for x in d.split("/")])
+    return None

@@ -116,6 +116,11 @@ class App:
         self.wait_open(before)
         return time.perf_counter() - t0
 
+    def wait_rendered(self, name: str, timeout: float = 60_000) -> None:
+        """Wait until view `name` shows the model opened last (its data-rendered is that open's generation)."""
+        self.page.wait_for_selector(f"#view-{name}[data-rendered='{self.generation()}']", state="attached",
+                                    timeout=timeout)
+
     def view(self, name: str) -> None:
         self.page.click(f"#tabs [data-view={name}]")
         self.page.wait_for_selector(f"#view-{name}:not([hidden])")

@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
+
+from helpers.paths import shared_corpus_cases, shared_skip_reason
 
 pytestmark = pytest.mark.e2e
 
@@ -83,7 +86,8 @@ def test_saved_model_show_all_matches_tensorflow(app, case, timings):
     seconds = app.open_files(files_of(CORPUS / case / "model"))
     assert app.error_text() is None
     timings[f"open_{case}_s"] = round(seconds, 3)
-    app.page.get_by_test_id("show-all").wait_for()
+    app.view("overview")                  # a new model keeps the view the last one was on
+    app.wait_rendered("overview")
     shown = app.page.get_by_test_id("show-all").text_content()
     want = (CORPUS / case / "show_all.txt").read_text()
     got_text, got_ops = ops_split(shown)
@@ -98,7 +102,10 @@ def test_saved_model_show_all_matches_tensorflow(app, case, timings):
 def test_folder_picker_keeps_layout(app):
     app.open_files([], directory=CORPUS / "module_basic" / "model")
     assert app.error_text() is None
+    app.view("overview")
+    app.wait_rendered("overview")     # the signature rows come with describe, after the open itself
     rows = app.page.get_by_test_id("signature-list").locator("[data-signature]")
+    expect(rows).to_have_count(3)
     keys = sorted(rows.evaluate_all("rs => rs.map(r => r.dataset.signature)"))
     assert keys == ["__saved_model_init_op", "array_input", "serving_default"]
 
@@ -110,8 +117,8 @@ def test_checkpoint_variable_values(app, timings):
     timings["open_checkpoint_s"] = round(seconds, 3)
     ref, _ = reference("saver_sharded")
     app.view("variables")
+    app.wait_rendered("variables")
     table = app.page.get_by_test_id("variables-table")
-    table.wait_for()
     names = table.locator("tr[data-name]").evaluate_all("rs => rs.map(r => r.dataset.name)")
     assert sorted(names) == sorted(k.split("/", 2)[2] for k in ref.files if k.startswith("ckpt/model.ckpt-7/"))
     for name in ["partitioned/embedding", "dev1/bias", "global_step"]:
@@ -199,6 +206,7 @@ def test_run_tf1_simple_save(app, timings):
     ref, meta = reference("simple_save")
     run = next(r for r in meta["runs"] if r["key"] == "serving_default")
     app.view("run")
+    app.wait_rendered("run")
     for key, spec in run["inputs"].items():
         app.page.get_by_test_id(f"input-{key}").fill(json.dumps(ref[spec["key"]].tolist()))
     run_signature(app)
@@ -211,6 +219,7 @@ def test_run_tf2_keras_mlp_with_npy_upload(app, tmp_path, timings):
     ref, meta = reference("keras_mlp")
     run = next(r for r in meta["runs"] if r["key"] == "serving_default")
     app.view("run")
+    app.wait_rendered("run")
     for key, spec in run["inputs"].items():
         path = tmp_path / f"{key}.npy"
         np.save(path, ref[spec["key"]])
@@ -236,12 +245,12 @@ def test_cancel_restarts_the_runtime_and_keeps_the_model(app, timings):
     app.open_files(files_of(CORPUS / "tf1_while_cond" / "model"))
     page = app.page
     app.view("run")
+    app.wait_rendered("run")
     page.get_by_test_id("signature-select").select_option(label="cf_v1")
     page.get_by_test_id("input-n").fill("100000000")          # a v1 while loop that would run for hours
     page.get_by_test_id("input-x").fill("[1.0, 2.0]")
     page.get_by_test_id("run-button").click()
     page.wait_for_selector("[data-testid=outputs][data-run-state=running]", state="attached")
-    page.wait_for_timeout(500)
     page.get_by_test_id("cancel-button").click()
     page.wait_for_selector("[data-testid=outputs][data-run-state=cancelled]", state="attached")
     t0 = time.perf_counter()
@@ -329,9 +338,9 @@ def test_theme_switch_and_keyboard_search(app):
 
 
 def _shared_case(name: str) -> Path | None:
-    for base in (ROOT.parent / "shared" / "corpus" / "cases", Path("/work/shared/corpus/cases")):
-        if (base / name / "model" / "variables").is_dir():
-            return base / name
+    base = shared_corpus_cases()
+    if base is not None and (base / name / "model" / "variables").is_dir():
+        return base / name
     return None
 
 
@@ -340,13 +349,14 @@ def test_mobilenet_v2_runs_in_the_browser(app, tmp_path, timings):
     on TensorFlow's reference input (batch 1) and on an image file."""
     case = _shared_case("mobilenet_v2")
     if case is None:
-        pytest.skip("MobileNetV2 weights are only in ../shared/corpus")
+        pytest.skip(shared_skip_reason("MobileNetV2 weights are only in the shared corpus"))
     ref = np.load(case / "reference.npz")
     meta = json.loads((case / "reference.json").read_text())
     run = next(r for r in meta["runs"] if r["key"] == "serving_default")
     timings["open_mobilenet_v2_s"] = round(app.open_files(files_of(case / "model")), 3)
     page = app.page
     app.view("run")
+    app.wait_rendered("run")
     (key, spec), = run["inputs"].items()
     path = tmp_path / "input.npy"
     np.save(path, ref[spec["key"]])

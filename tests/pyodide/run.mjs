@@ -6,7 +6,9 @@
 // its pyodide-lock.json must resolve numpy and protobuf by name), installs pytest and its
 // pure-Python dependencies from .cache/pyodide-test-wheels (never part of the site), mounts the
 // checkout at its own path with NODEFS and runs pytest.main. The exit code is pytest's.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+// The shared data (../shared beside the checkout, or $SMLENS_SHARED) is mounted too, at its own path,
+// when it is there, so the big cases (MobileNetV2, big_sharded_vars) run in Pyodide as well.
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -14,6 +16,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 const site = path.resolve(process.env.SMLENS_SITE_DIR ?? path.join(root, "dist", "site"));
 const indexURL = path.join(site, "pyodide") + path.sep;
 const testWheelDir = path.join(root, ".cache", "pyodide-test-wheels");
+const sharedDir = path.resolve(process.env.SMLENS_SHARED || path.join(root, "..", "shared"));
+const hasShared = existsSync(sharedDir) && statSync(sharedDir).isDirectory();
 
 function fail(message) {
   console.error(`tests/pyodide/run.mjs: ${message}`);
@@ -32,7 +36,8 @@ if (!testWheels.some((f) => f.startsWith("pytest-"))) {
 
 const t0 = performance.now();
 const { loadPyodide } = await import(pathToFileURL(path.join(indexURL, "pyodide.mjs")).href);
-const pyodide = await loadPyodide({ indexURL, env: { PYTHONHASHSEED: "0" } });
+const pyodideEnv = { PYTHONHASHSEED: "0", ...(hasShared ? { SMLENS_SHARED: sharedDir } : {}) };
+const pyodide = await loadPyodide({ indexURL, env: pyodideEnv });
 
 // By name, through the site's lock: pulls numpy and protobuf as dependencies of smlens.
 const problems = [];
@@ -54,6 +59,13 @@ const tReady = performance.now();
 
 pyodide.FS.mkdirTree(root);
 pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root }, root);
+if (hasShared && !sharedDir.startsWith(root + path.sep)) {
+  pyodide.FS.mkdirTree(sharedDir);
+  // NODEFS needs a real folder as its root: ../shared is often a symlink
+  pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: realpathSync(sharedDir) }, sharedDir);
+}
+console.log(hasShared ? `shared data mounted from ${sharedDir}`
+  : `no shared data at ${sharedDir}: the big cases are skipped (set SMLENS_SHARED)`);
 
 const args = [
   "tests", "-m", "pyodide", "--ignore=tests/e2e", "-q",

@@ -92,3 +92,15 @@ export async function copyText(text, button) {
     }
   }
 }
+
+/** How many characters of the monospace preview font fit across `el` (the value previews are formatted to
+ * that width, so a line never runs past the right edge of its box). */
+export function charsFit(el) {
+  charsFit.width ??= (() => {
+    const c = document.createElement("canvas").getContext("2d");
+    c.font = `12.5px ${getComputedStyle(document.documentElement).getPropertyValue("--mono") || "monospace"}`;
+    return c.measureText("0123456789").width / 10 || 7.6;
+  })();
+  const w = el?.clientWidth || 0;
+  return w > 0 ? Math.max(40, Math.floor((w - 48) / charsFit.width)) : undefined;
+}

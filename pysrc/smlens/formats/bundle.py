@@ -149,6 +149,12 @@ class Bundle:
         return TensorEntry(name, dt, shape, p.size, p.shard_id, p.offset, p.size, p.crc32c, slices,
                            dtype_enum=p.dtype)
 
+    format_version = "V2"   # formats.reader.CheckpointReader
+
+    @property
+    def num_shards(self) -> int:
+        return int(self.header.num_shards)
+
     def shard_path(self, shard_id: int) -> str:
         return f"{self.prefix}.data-{shard_id:05d}-of-{self.header.num_shards:05d}"
 

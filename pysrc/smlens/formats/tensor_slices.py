@@ -30,7 +30,9 @@ def shard_files(source: Source, path: str) -> list[str]:
 
 
 class SliceCheckpoint:
-    """Same reading interface as formats.bundle.Bundle: entries, read(name), object_graph."""
+    """A V1 checkpoint behind formats.reader.CheckpointReader (the interface Bundle has too)."""
+
+    format_version = "V1"
 
     def __init__(self, source: Source, path: str):
         self.source = source

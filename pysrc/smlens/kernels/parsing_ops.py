@@ -17,6 +17,35 @@ _KIND_OF = {"float32": "float_list", "int64": "int64_list", "string": "bytes_lis
 _TYPE_NAME = {"float_list": "float", "int64_list": "int64", "bytes_list": "string"}
 
 
+def example_from_features(features: list[tuple[str, str, list]]) -> bytes:
+    """One serialized tf.Example from typed feature lists (name, kind, values), kind float | int64 | bytes
+    (str values as UTF-8). The one tf.Example builder: `run --input_examples` (examples_from_dicts) and the
+    page's tf.Example form both use it. ValueError/TypeError/OverflowError when a value does not fit."""
+    ex = example_pb2.Example()
+    for name, kind, values in features:
+        feature = ex.features.feature[str(name)]
+        if kind == "float":
+            feature.float_list.value.extend(float(v) for v in values)
+        elif kind == "int64":
+            feature.int64_list.value.extend(int(v) for v in values)
+        elif kind == "bytes":
+            feature.bytes_list.value.extend(v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in values)
+        else:
+            raise ValueError(f"feature {name!r}: unknown kind {kind!r} (float, int64 or bytes)")
+    return ex.SerializeToString()
+
+
+def _feature_kind(first) -> str | None:
+    """As saved_model_cli infers it from a list's first value."""
+    if isinstance(first, float):
+        return "float"
+    if isinstance(first, (str, bytes)):
+        return "bytes"
+    if isinstance(first, int):
+        return "int64"
+    return None
+
+
 def examples_from_dicts(examples: list[dict]) -> list[bytes]:
     """Serialized tf.Examples, one per dict {feature: list of values}. As saved_model_cli does, the
     first value of a list picks the kind: float -> float_list, str/bytes -> bytes_list (str as UTF-8),
@@ -25,34 +54,25 @@ def examples_from_dicts(examples: list[dict]) -> list[bytes]:
     for n, features in enumerate(examples):
         if not isinstance(features, dict):
             raise InputError(f"example {n}: expected a dict of feature lists, got {type(features).__name__}")
-        ex = example_pb2.Example()
+        typed = []
         for name, values in features.items():
             if not isinstance(values, list):
                 raise InputError(f'feature value must be a list, but {name}: "{values}" is {type(values).__name__}')
             if not values:
                 raise InputError(f"example {n}: feature {name!r} has an empty list; its type cannot be inferred")
-            feature = ex.features.feature[str(name)]
-            first = values[0]
-            try:
-                if isinstance(first, float):
-                    if not all(isinstance(v, (int, float)) for v in values):
-                        raise TypeError
-                    feature.float_list.value.extend(float(v) for v in values)
-                elif isinstance(first, (str, bytes)):
-                    if not all(isinstance(v, (str, bytes)) for v in values):
-                        raise TypeError
-                    feature.bytes_list.value.extend(v.encode("utf-8") if isinstance(v, str) else v for v in values)
-                elif isinstance(first, int):
-                    if not all(isinstance(v, int) for v in values):
-                        raise TypeError
-                    feature.int64_list.value.extend(int(v) for v in values)
-                else:
-                    raise InputError(f"Type {type(first).__name__} for value {first!r} is not supported "
-                                     "for tf.train.Feature.")
-            except (TypeError, ValueError):
-                raise InputError(f"example {n}: feature {name!r} mixes value types or is out of range: "
-                                 f"{values!r}") from None
-        out.append(ex.SerializeToString())
+            kind = _feature_kind(values[0])
+            if kind is None:
+                raise InputError(f"Type {type(values[0]).__name__} for value {values[0]!r} is not supported "
+                                 "for tf.train.Feature.")
+            allowed = {"float": (int, float), "bytes": (str, bytes), "int64": (int,)}[kind]
+            if not all(isinstance(v, allowed) for v in values):
+                raise InputError(f"example {n}: feature {name!r} mixes value types or is out of range: {values!r}")
+            typed.append((name, kind, values))
+        try:
+            out.append(example_from_features(typed))
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(f"example {n}: a feature mixes value types or is out of range: "
+                             f"{features!r}"[:300]) from None
     return out
 
 

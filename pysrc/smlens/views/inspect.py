@@ -8,6 +8,8 @@ import numpy as np
 
 from .. import dtypes
 from ..formats.bundle import Bundle, TensorEntry
+from ..formats.reader import CheckpointReader
+from .vocab import checkpoint_json, tensor_entry_json, values_json  # noqa: F401 - values_json re-exported
 
 
 class _BFloat16:
@@ -120,39 +122,14 @@ def inspect_text(b: Bundle, tensor_name: str = "", all_tensors: bool = False, al
     return "".join(out)
 
 
-def tensor_json(e: TensorEntry) -> dict:
-    return {"name": e.name, "dtype": e.dtype.name, "shape": list(e.shape), "nbytes": e.nbytes,
-            "object_path": e.object_path, "partitioned": bool(e.slices)}
+tensor_json = tensor_entry_json   # the shared vocabulary (views/vocab.py)
 
 
-def values_json(value: np.ndarray):
-    if value.dtype == object:
-        return np.vectorize(lambda x: x.decode("utf-8", "backslashreplace") if isinstance(x, bytes) else str(x),
-                            otypes=[object])(value).tolist() if value.size else value.tolist()
-    if np.iscomplexobj(value):
-        return {"real": _floats(value.real), "imag": _floats(value.imag)}
-    if value.dtype.kind == "f":
-        return _floats(value)
-    return value.tolist()
-
-
-def _floats(a: np.ndarray):
-    """Floats for JSON: NaN/Inf as strings (JSON has no literal for them)."""
-    lst = a.astype(np.float64).tolist()
-
-    def fix(x):
-        if isinstance(x, list):
-            return [fix(y) for y in x]
-        return x if np.isfinite(x) else str(x)
-    return fix(lst)
-
-
-def inspect_json(b: Bundle, tensor_name: str = "", all_tensors: bool = False) -> dict:
+def inspect_json(b: CheckpointReader, tensor_name: str = "", all_tensors: bool = False) -> dict:
     b.object_graph  # fills object paths
     count, _ = total_params(b)
-    doc = {"checkpoint": b.display.removesuffix(".index"),
-           "num_shards": b.header.num_shards if hasattr(b, "header") else b.num_shards,
-           "tensors": [tensor_json(e) for e in b.entries.values()], "total_params": count}
+    doc = {**checkpoint_json(b), "checkpoint": b.display.removesuffix(".index"),
+           "tensors": [tensor_entry_json(e) for e in b.entries.values()], "total_params": count}
     names = list(b.entries) if all_tensors else ([tensor_name] if tensor_name else [])
     if names:
         doc["values"] = {n: values_json(b.read(n)) for n in names}

@@ -16,6 +16,7 @@ from ..errors import FormatError, InputError, NotFoundError
 from ..kernels.registry import decode_attr
 from ..proto import saved_model_pb2
 from . import pyrepr
+from .vocab import signature_json, tensor_info_json
 
 SavedModel = saved_model_pb2.SavedModel
 MetaGraphDef = saved_model_pb2.MetaGraphDef
@@ -534,23 +535,7 @@ def show_all(sm: SavedModel) -> str:
 
 # ------------------------------------------------------------------ JSON
 
-def _tensor_info_json(key: str, info) -> dict:
-    shape = None if info.tensor_shape.unknown_rank else [int(d.size) for d in info.tensor_shape.dim]
-    entry = {
-        "key": key,
-        "dtype": pyrepr.TF_DTYPE_NAMES.get(info.dtype),
-        "dtype_enum": pyrepr.DT_ENUM_NAMES.get(info.dtype, str(info.dtype)),
-        "shape": shape,
-        "name": info.name,
-        "encoding": info.WhichOneof("encoding") or "name",
-    }
-    if entry["encoding"] == "coo_sparse":
-        c = info.coo_sparse
-        entry["components"] = {"values": c.values_tensor_name, "indices": c.indices_tensor_name,
-                               "dense_shape": c.dense_shape_tensor_name}
-    elif entry["encoding"] == "composite_tensor":
-        entry["components"] = [ti.name for ti in info.composite_tensor.components]
-    return entry
+_tensor_info_json = tensor_info_json   # the shared vocabulary (views/vocab.py)
 
 
 def _arg_text(value) -> str:
@@ -567,17 +552,12 @@ def describe(sm: SavedModel) -> dict:
         with_default = {n.name for n in mg.graph_def.node if n.op == "PlaceholderWithDefault"}
         for key in sorted(mg.signature_def):
             sig = mg.signature_def[key]
-            inputs = [_tensor_info_json(k, sig.inputs[k]) for k in sorted(sig.inputs)]
-            for entry in inputs:   # an input TF may leave out: it has a default
-                if entry["encoding"] == "name" and entry["name"].split(":")[0] in with_default \
-                        and entry["name"].partition(":")[2] in ("", "0"):
-                    entry["optional"] = True
-            sigs.append({
-                "key": key,
-                "method_name": sig.method_name,
-                "inputs": inputs,
-                "outputs": [_tensor_info_json(k, sig.outputs[k]) for k in sorted(sig.outputs)],
-            })
+            entry = signature_json(key, sig)
+            for spec in entry["inputs"]:   # an input TF may leave out: it has a default
+                if spec["encoding"] == "name" and spec["name"].split(":")[0] in with_default \
+                        and spec["name"].partition(":")[2] in ("", "0"):
+                    spec["optional"] = True
+            sigs.append(entry)
         meta_graphs.append({"tags": list(mg.meta_info_def.tags), "signatures": sigs, "ops": ops_used(mg)})
     doc = {"tag_sets": [list(mg.meta_info_def.tags) for mg in sm.meta_graphs],
            "meta_graphs": meta_graphs, "functions": None, "functions_error": None}

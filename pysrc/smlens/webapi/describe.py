@@ -7,8 +7,10 @@ from collections import Counter
 import smlens
 
 from ..errors import NotFoundError, SmlensError
+from ..model import opened_candidate
+from ..views.vocab import checkpoint_json, signature_json
 from .files import FileSource, common_root, find_candidates, flat_savedmodel_layout
-from .forms import example_features, example_text, image_geometry
+from .forms import IMAGE_PRESETS, example_features, example_text, image_geometry, labels_asset
 from .session import SESSION, checkpoint_entries, meta_graph_for, require_model
 
 
@@ -26,7 +28,7 @@ def open_model(args, buffers, reader, progress) -> dict:
 def open_source(src, args: dict, progress) -> dict:
     """Open what a source holds (args "path": which candidate; none: the top folder, else the first)."""
     paths = src.list()
-    candidates = find_candidates(paths)
+    candidates = find_candidates(src)
     progress("Reading the model…", 0.2)
     target = args.get("path")
     model = None
@@ -36,12 +38,15 @@ def open_source(src, args: dict, progress) -> dict:
             model = smlens.open(src, root)
             target = root
         except SmlensError:
-            if not candidates:
+            # the folder itself is no model: open the first thing in it that is (never the same one again)
+            if not candidates or candidates[0]["path"].strip("/") == root.strip("/"):
                 raise
             target = candidates[0]["path"]
     if model is None:
         model = smlens.open(src, target)
     SESSION.model, SESSION.source, SESSION.candidates = model, src, candidates
+    # the dropdown shows the candidate that was opened, also when a folder was (its `checkpoint` file names one)
+    target = opened_candidate(model, target, candidates) or target
     SESSION.opened_path, SESSION.last_outputs = target, {}
     SESSION.display_name = str(args.get("name") or "")
     progress("Listing variables…", 0.7)
@@ -57,11 +62,45 @@ def _summary(model) -> dict:
         "candidates": SESSION.candidates,
         "tag_sets": [list(t) for t in model.tag_sets],
         "meta_graphs": [{"tags": list(mg.tags), "signatures": sorted(mg.signatures),
-                         "functions": len(mg.functions), "nodes": len(mg.graph_def.node)}
+                         "functions": len(mg.functions), "nodes": len(mg.graph_def.node),
+                         "signature_functions": signature_functions(mg)}
                         for mg in model.meta_graphs],
         "variables": len(ckpt.entries) if ckpt is not None else 0,
         "has_checkpoint": ckpt is not None,
     }
+
+
+CALL_OPS = ("StatefulPartitionedCall", "PartitionedCall")
+
+
+def signature_functions(mg) -> dict[str, str]:
+    """signature key -> the library function its outputs come from (TF2: the top-level graph only routes
+    the inputs and the captured variables into one (Stateful)PartitionedCall): where the Graph view opens."""
+    nodes = {n.name: n for n in mg.graph_def.node}
+    out = {}
+    for key, sig in mg.signatures.items():
+        for spec in sig.outputs.values():
+            node = nodes.get(spec.name.split(":")[0].lstrip("^"))
+            while node is not None and node.op == "Identity" and node.input:
+                node = nodes.get(node.input[0].split(":")[0].lstrip("^"))
+            if node is not None and node.op in CALL_OPS and node.attr["f"].func.name in mg.functions:
+                out[key] = _through_wrappers(mg, node.attr["f"].func.name)
+                break
+    return out
+
+
+def _through_wrappers(mg, name: str) -> str:
+    """A function that only forwards to one other function (TF2's signature wrappers) stands for that one."""
+    for _ in range(8):
+        body = mg.functions[name].node_def
+        calls = [n for n in body if n.op in CALL_OPS]
+        if len(calls) != 1 or any(n.op not in CALL_OPS + ("Identity", "NoOp") for n in body):
+            break
+        callee = calls[0].attr["f"].func.name
+        if callee not in mg.functions:
+            break
+        name = callee
+    return name
 
 
 def _op_counts(mg) -> dict:
@@ -99,7 +138,10 @@ def _signatures_json(mg) -> list[dict]:
     """Signature JSON, each input with what the run form prefills and offers."""
     sigs = []
     for sig in mg.signatures.values():
-        j = sig.to_json()
+        j = signature_json(sig.key, sig.proto)
+        # what the runtime adds to a spec beyond the SignatureDef (TensorSpec.to_json) comes along
+        for spec_json, spec in [*zip(j["inputs"], sig.inputs.values()), *zip(j["outputs"], sig.outputs.values())]:
+            spec_json.update({k: v for k, v in spec.to_json().items() if k not in spec_json})
         for spec_json, spec in zip(j["inputs"], sig.inputs.values()):
             spec_json["example"] = example_text(spec)
             spec_json["image"] = image_geometry(spec)
@@ -114,9 +156,7 @@ def _checkpoint_json(model) -> dict | None:
     ckpt = model.checkpoint
     if ckpt is None:
         return None
-    entries = checkpoint_entries(model)
-    out = {"prefix": ckpt.prefix, "tensors": len(entries), "bytes": int(sum(e.nbytes for e in entries.values())),
-           "shards": int(ckpt.header.num_shards)}
+    out = checkpoint_json(ckpt, checkpoint_entries(model))
     if model.checkpoint_state is not None:
         out["state"] = {"model_checkpoint_path": model.checkpoint_state.model_checkpoint_path,
                         "all": list(model.checkpoint_state.all_model_checkpoint_paths)}
@@ -138,7 +178,8 @@ def describe(args, buffers, reader, progress) -> dict:
         })
     return {**_summary(model), "show_all": text, "show_all_error": text_error,
             "meta_graphs": meta_graphs, "fingerprint": _fingerprint_json(model.fingerprint),
-            "files": [[p, int(s)] for p, s in model.files], "checkpoint": _checkpoint_json(model)}
+            "files": [[p, int(s)] for p, s in model.files], "checkpoint": _checkpoint_json(model),
+            "image_presets": IMAGE_PRESETS, "labels": labels_asset(model)}
 
 
 def graph(args, buffers, reader, progress) -> dict:

@@ -91,24 +91,7 @@ def common_root(paths: list[str]) -> str:
     return "/".join(root)
 
 
-def find_candidates(paths: list[str]) -> list[dict]:
-    """Everything in a set of files that can be opened: SavedModel folders, checkpoint prefixes, .meta, .pb."""
-    sm_dirs = sorted({posixpath.dirname(p) for p in paths if posixpath.basename(p) in ("saved_model.pb",
-                                                                                      "saved_model.pbtxt")})
-    out = [{"path": d, "kind": "saved_model", "label": f"SavedModel {d or '(top folder)'}"} for d in sm_dirs]
-
-    def inside_saved_model(p: str) -> bool:
-        return any(d == "" or p.startswith(d + "/") for d in sm_dirs)
-
-    for p in sorted(paths):
-        base = posixpath.basename(p)
-        if base.endswith(".index") and not inside_saved_model(p):
-            out.append({"path": p, "kind": "checkpoint", "label": f"checkpoint {p[:-6]}"})
-        elif base.endswith(".meta") and not inside_saved_model(p):
-            out.append({"path": p, "kind": "meta_graph", "label": f"MetaGraph {p}"})
-        elif (base.endswith(".pb") and base not in ("saved_model.pb", "fingerprint.pb", "keras_metadata.pb")
-              and not inside_saved_model(p)):
-            out.append({"path": p, "kind": "graph_def", "label": f"GraphDef {p}"})
-    # A checkpoint whose .meta sits beside it opens as one model (graph + values): list it once.
-    metas = {c["path"][:-5] for c in out if c["kind"] == "meta_graph"}
-    return [c for c in out if not (c["kind"] == "checkpoint" and c["path"][:-6] in metas)]
+def find_candidates(source) -> list[dict]:
+    """What in the dropped files can be opened: the core's one ladder (model.find_candidates)."""
+    from ..model import find_candidates as core_find_candidates
+    return core_find_candidates(source)

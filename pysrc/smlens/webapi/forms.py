@@ -3,6 +3,7 @@ features of a tf.Example input."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -114,4 +115,36 @@ def example_features(mg, spec) -> list[dict] | None:
         except (SmlensError, KeyError, IndexError, ValueError):
             pass
         return feats
+    return None
+
+
+# Pixel preprocessing the Run form offers for image inputs: pixel p in 0..255 becomes
+# min + p / 255 * (max - min), or with mean/std (per channel, of p / 255): (p / 255 - mean) / std.
+IMAGE_PRESETS = [
+    {"id": "unit", "label": "0..1 (p / 255)", "min": 0.0, "max": 1.0},
+    {"id": "signed", "label": "-1..1 (MobileNet, Inception: p / 127.5 - 1)", "min": -1.0, "max": 1.0},
+    {"id": "bytes", "label": "0..255 (raw pixel values)", "min": 0.0, "max": 255.0},
+    {"id": "imagenet", "label": "ImageNet mean/std ((p / 255 - mean) / std, per channel)", "min": 0.0, "max": 1.0,
+     "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
+]
+
+LABEL_FILE = re.compile(r"(label|class|synset|categor|vocab)[^/]*\.txt$|/labels?$", re.IGNORECASE)
+MAX_LABELS_BYTES = 2 << 20
+
+
+def labels_asset(model) -> dict | None:
+    """A labels file the model ships (assets/*label*.txt, *class*.txt, ...: one name per line), for top-k
+    names; None when there is none (or it is too big to be a label list)."""
+    for path, size in model.files:
+        if "assets/" not in path or not LABEL_FILE.search(path) or not 0 < size <= MAX_LABELS_BYTES:
+            continue
+        try:
+            text = model.source.read(path).decode("utf-8")
+        except (UnicodeDecodeError, SmlensError):
+            continue
+        names = text.splitlines()
+        while names and not names[-1].strip():
+            names.pop()
+        if names:
+            return {"path": path, "labels": names}
     return None

@@ -65,37 +65,54 @@ def _image_value(key: str, data: bytes, args: dict, spec) -> np.ndarray:
         if args.get("invert"):
             img = 255.0 - img
     lo, hi = float(args.get("min", 0.0)), float(args.get("max", 1.0))
-    batch = (lo + img / 255.0 * (hi - lo))[None, ...]
+    if args.get("mean") is not None or args.get("std") is not None:   # per channel, of p / 255
+        mean, std = _per_channel(key, args.get("mean", 0.0), img), _per_channel(key, args.get("std", 1.0), img)
+        if np.any(std == 0):
+            raise InputError(f"input {key!r}: a std of 0 divides by zero")
+        batch = ((img / 255.0 - mean) / std)[None, ...]
+    else:
+        batch = (lo + img / 255.0 * (hi - lo))[None, ...]
     if spec.dtype is not None and spec.dtype.np.kind in "iu":
         batch = np.round(batch)
     return batch
 
 
+def _per_channel(key: str, value, img: np.ndarray) -> np.ndarray:
+    """A scalar or one value per channel (a grayscale image takes the channels' mean)."""
+    try:
+        v = np.asarray(value, dtype=np.float32).reshape(-1)
+    except (TypeError, ValueError):
+        raise InputError(f"input {key!r}: mean/std must be numbers") from None
+    channels = img.shape[-1] if img.ndim == 3 else 1
+    if v.size == 1 or v.size == channels:
+        return v if v.size == channels else v[:1]
+    if channels == 1:
+        return np.float32(v.mean()).reshape(1) if img.ndim == 3 else np.float32(v.mean())
+    raise InputError(f"input {key!r}: {v.size} mean/std values for {channels} channels")
+
+
 def _example_value(key: str, features: list[dict], spec) -> np.ndarray:
-    """One serialized tf.Example, repeated to the input's shape. Not kernels.parsing_ops.examples_from_dicts:
-    the form gives each feature its type, and a field left empty is an empty list of that type, where
-    examples_from_dicts infers types from the values and refuses empty lists."""
-    from ..proto import example_pb2
-    ex = example_pb2.Example()
+    """One serialized tf.Example, repeated to the input's shape, built by the one tf.Example builder
+    (kernels.parsing_ops.example_from_features). The form gives each feature its type, so a field left
+    empty is an empty list of that type (examples_from_dicts infers types and refuses empty lists)."""
+    from ..kernels.parsing_ops import example_from_features
+    typed = []
     for f in features:
         name = str(f.get("name", "")).strip()
         if not name:
             continue
         kind = f.get("type", "float")
+        kind = kind if kind in ("float", "int64") else "bytes"
         raw = f.get("values", "")
         items = [x.strip() for x in str(raw).split(",")] if str(raw).strip() else []
-        feat = ex.features.feature[name]
         try:
-            if kind == "float":
-                feat.float_list.value.extend(float(x) for x in items)
-            elif kind == "int64":
-                feat.int64_list.value.extend(int(x) for x in items)
-            else:
-                feat.bytes_list.value.extend(x.encode("utf-8") for x in items)
-        except ValueError:
+            example_from_features([(name, kind, items)])      # this feature's values fit its kind
+        except (TypeError, ValueError, OverflowError):
             raise InputError(f"input {key!r}: feature {name!r}: {raw!r} is not a list of {kind} values") from None
+        typed.append((name, kind, items))
+    data = example_from_features(typed)
     out = np.empty(concrete_shape(spec), dtype=object)
-    out.reshape(-1)[...] = ex.SerializeToString()     # never via NumPy 'S': it drops trailing NUL bytes
+    out.reshape(-1)[...] = data     # never via NumPy 'S': it drops trailing NUL bytes
     return out
 
 

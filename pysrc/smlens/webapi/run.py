@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from ..errors import InputError, NotFoundError
-from ..views.inspect import values_json
+from ..views.vocab import output_json, values_json
 from .inputs import build_input
 from .session import SESSION, meta_graph_for
 from .tensors import format_array, npy_bytes, num
@@ -51,9 +51,7 @@ def run_signature(args, buffers, reader, progress) -> dict:
     out = []
     for k, v in outputs.items():
         v = np.asarray(v)
-        spec = sig.outputs.get(k)
-        dt = spec.dtype.name if spec is not None and spec.dtype is not None else str(v.dtype)
-        out.append({"key": k, "dtype": dt, "shape": list(v.shape), "preview": format_array(v),
+        out.append({**output_json(k, v, sig.outputs.get(k)), "preview": format_array(v, args.get("linewidth")),
                     "topk": _topk(v)})
     return {"signature": key, "tags": list(mg.tags), "outputs": out,
             "plan_ms": (t1 - t0) * 1000, "run_ms": (t2 - t1) * 1000}

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NotFoundError, UnsupportedError
+from ..views.vocab import tensor_entry_json
 from .session import SESSION, checkpoint_entries, require_model
 
 # Values shown in the UI are read into the wasm heap (4 GB at most): refuse what cannot fit comfortably.
@@ -21,12 +22,7 @@ PREVIEW_OPTIONS = dict(threshold=600, edgeitems=4, linewidth=100)
 
 def variables(args, buffers, reader, progress) -> dict:
     model = require_model()
-    out = []
-    for name, e in checkpoint_entries(model).items():
-        shape = None if e.shape is None else [int(d) for d in e.shape]
-        out.append({"name": name, "object_path": e.object_path, "dtype": e.dtype.name,
-                    "shape": shape, "bytes": int(e.nbytes), "sliced": bool(e.slices)})
-    return {"variables": out}
+    return {"variables": [tensor_entry_json(e) for e in checkpoint_entries(model).values()]}
 
 
 def _read_tensor(name: str) -> np.ndarray:
@@ -46,9 +42,8 @@ def tensor(args, buffers, reader, progress) -> dict:
     a = _read_tensor(name)
     read_ms = (time.perf_counter() - t0) * 1000
     entry = checkpoint_entries(SESSION.model)[name]
-    return {"name": name, "dtype": entry.dtype.name, "shape": list(a.shape), "bytes": int(entry.nbytes),
-            "object_path": entry.object_path, "stats": tensor_stats(a), "preview": format_array(a),
-            "read_ms": read_ms}
+    return {**tensor_entry_json(entry), "shape": list(a.shape), "stats": tensor_stats(a),
+            "preview": format_array(a, args.get("linewidth")), "read_ms": read_ms}
 
 
 def tensor_npy(args, buffers, reader, progress) -> tuple[dict, dict]:
@@ -72,7 +67,9 @@ def num(x) -> float | int | str | None:
 
 def tensor_stats(a: np.ndarray) -> dict:
     """min/max/mean/std (population), NaN/Inf/zero counts and a histogram of the finite values, computed in
-    chunks so a large tensor needs no full-size float64 copy."""
+    chunks so a large tensor needs no full-size float64 copy. Two passes over the values (the second for
+    the variance and the histogram); bins are counted with bincount, not np.histogram with explicit edges
+    (a binary search per value: 3 of the 4 seconds a 60 MB tensor used to take)."""
     flat = a.reshape(-1)
     n = int(flat.size)
     out: dict[str, Any] = {"count": n}
@@ -91,20 +88,20 @@ def tensor_stats(a: np.ndarray) -> dict:
     lo = hi = None
     total = 0.0
     finite_n = 0
-    for i in range(0, n, CHUNK):
-        c = flat[i:i + CHUNK]
-        zeros += int(np.count_nonzero(c == 0))
-        if is_float:
-            nan += int(np.count_nonzero(np.isnan(c)))
-            posinf += int(np.count_nonzero(c == np.inf))
-            neginf += int(np.count_nonzero(c == -np.inf))
-            c = c[np.isfinite(c)]
+    for c in _finite_chunks(flat, is_float):
         if c.size:
             cmin, cmax = c.min(), c.max()
             lo = cmin if lo is None or cmin < lo else lo
             hi = cmax if hi is None or cmax > hi else hi
             total += float(np.sum(c, dtype=np.float64))
             finite_n += int(c.size)
+    for i in range(0, n, CHUNK):
+        c = flat[i:i + CHUNK]
+        zeros += int(np.count_nonzero(c == 0))
+        if is_float and not (lo is not None and finite_n == n):
+            nan += int(np.count_nonzero(np.isnan(c)))
+            posinf += int(np.count_nonzero(c == np.inf))
+            neginf += int(np.count_nonzero(c == -np.inf))
     mean = total / finite_n if finite_n else None
     sq = 0.0
     hist = [0] * HIST_BINS
@@ -112,15 +109,16 @@ def tensor_stats(a: np.ndarray) -> dict:
     if finite_n:
         span = (float(lo), float(hi)) if float(hi) > float(lo) else (float(lo) - 0.5, float(hi) + 0.5)
         edges = np.linspace(span[0], span[1], HIST_BINS + 1)
+        scale = HIST_BINS / (span[1] - span[0])
         counts = np.zeros(HIST_BINS, dtype=np.int64)
-        for i in range(0, n, CHUNK):
-            c = flat[i:i + CHUNK]
-            if is_float:
-                c = c[np.isfinite(c)]
+        for c in _finite_chunks(flat, is_float):
             if c.size:
-                d = c.astype(np.float64) - mean
+                d = c.astype(np.float64)
+                idx = ((d - span[0]) * scale).astype(np.intp)   # bincount wants intp (32-bit in wasm32)
+                np.clip(idx, 0, HIST_BINS - 1, out=idx)       # the maximum belongs to the last bin
+                counts += np.bincount(idx, minlength=HIST_BINS)
+                d -= mean
                 sq += float(np.dot(d, d))
-                counts += np.histogram(c.astype(np.float64), bins=edges)[0]
         hist = [int(x) for x in counts]
     out.update({
         "kind": "numeric", "min": num(lo), "max": num(hi), "mean": num(mean),
@@ -131,9 +129,24 @@ def tensor_stats(a: np.ndarray) -> dict:
     return out
 
 
-def format_array(a: np.ndarray) -> str:
-    """NumPy-style text (summarised with '...' for large arrays)."""
-    with np.printoptions(**PREVIEW_OPTIONS):
+def _finite_chunks(flat: np.ndarray, is_float: bool):
+    """The values in CHUNK-sized pieces, NaN and +-Inf left out (copied only where there are any)."""
+    for i in range(0, int(flat.size), CHUNK):
+        c = flat[i:i + CHUNK]
+        if is_float:
+            ok = np.isfinite(c)
+            if not ok.all():
+                c = c[ok]
+        yield c
+
+
+def format_array(a: np.ndarray, linewidth=None) -> str:
+    """NumPy-style text (summarised with '...' for large arrays), lines at most `linewidth` characters (the
+    page sends how many fit across the preview box; 40..400, default 100)."""
+    opts = dict(PREVIEW_OPTIONS)
+    if isinstance(linewidth, (int, float)) and not isinstance(linewidth, bool):
+        opts["linewidth"] = int(min(400, max(40, linewidth)))
+    with np.printoptions(**opts):
         return np.array2string(a, separator=", ")
 
 

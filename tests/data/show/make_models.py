@@ -1,7 +1,7 @@
 """Development-only generator of tests/data/show/ (needs TensorFlow 2.21's saved_model_cli).
 
-    python tests/test_show.py write-hand /tmp/show_models          # hand-built messages -> hand_*/
-    /opt/tfvenv/bin/python tests/data/show/make_models.py /tmp/show_models
+    python tests/test_show.py write-hand OUT                  # hand-built messages -> OUT/hand_*/
+    "$SMLENS_TF_PYTHON" tests/data/show/make_models.py OUT    # SMLENS_TF_PYTHON: a Python with TensorFlow 2.21
 
 The second step saves two SavedModels with TensorFlow (structs, tf1_special), runs
 `saved_model_cli show` for every view in VIEWS and `--all` on each hand_*/ model, and writes
@@ -17,11 +17,12 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import tensorflow as tf
 from tensorflow.python.framework import tensor as tensor_lib
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else "/tmp/show_models"
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(tempfile.gettempdir(), "show_models")
 DEST = os.path.dirname(os.path.abspath(__file__))
 Point = collections.namedtuple("Point", ["x", "y"])
 

@@ -9,6 +9,8 @@ const EXPAND_ALL_BELOW = 80;     // graphs up to this many nodes open fully expa
 const TARGET_UNITS = 120;        // otherwise expand scopes breadth-first while this many boxes are visible
 const MAX_UNITS = 1500;          // never hand dagre more than this
 const NODE_H = 34;
+const TOP_LEVEL = "-";           // the URL's fn for "the MetaGraph's own graph" (no fn: the signature's function)
+const READABLE_ZOOM = 0.75;      // labels stay legible at this zoom and above
 const HUB_DEGREE = 16;          // boxes with more distinct neighbours than this have their edges hidden
 
 let layoutWorker = null;
@@ -61,12 +63,22 @@ function scopeChain(scope) {
   return parts.map((_, i) => parts.slice(0, i + 1).join("/"));
 }
 
+/** The function to open: the one named in the URL; "-" for the top-level graph; by default, for TF2 models,
+ * the function serving_default (else the first signature) calls: the top-level graph is only plumbing. */
+function graphFunction(model, tags, fromUrl) {
+  if (fromUrl === TOP_LEVEL) return "";
+  if (fromUrl) return fromUrl;
+  const mg = model.meta_graphs.find((g) => g.tags.join(",") === tags);
+  const calls = mg?.signature_functions || {};
+  return calls.serving_default || Object.values(calls)[0] || "";
+}
+
 export async function show(el, ctx, params) {
   st.ctx = ctx;
   const model = ctx.model;
   const mgs = model.meta_graphs;
   const tags = params.tags != null ? params.tags : (mgs.find((g) => g.tags.join(",") === "serve") || mgs[0]).tags.join(",");
-  const fn = params.fn || "";
+  const fn = graphFunction(model, tags, params.fn);
   const key = `${tags}|${fn}`;
   if (st.generation !== ctx.generation || st.key !== key || !el.firstChild) {
     st.generation = ctx.generation;
@@ -195,7 +207,7 @@ function build(el, ctx, tags, fn) {
   select.value = fn ? `f:${fn}` : `g:${tags}`;
   select.addEventListener("change", () => {
     const v = select.value;
-    if (v.startsWith("g:")) ctx.navigate({ view: "graph", tags: v.slice(2) });
+    if (v.startsWith("g:")) ctx.navigate({ view: "graph", tags: v.slice(2), fn: TOP_LEVEL });
     else ctx.navigate({ view: "graph", tags, fn: v.slice(2) });
   });
 
@@ -400,17 +412,33 @@ function applyTransform() {
   st.viewport.setAttribute("transform", `translate(${x.toFixed(1)},${y.toFixed(1)}) scale(${k.toFixed(4)})`);
 }
 
-/** Whole graph in view; with `readable`, never below a zoom where labels can be read: a tall graph then
- * opens at its top (the inputs), centered, and Fit shows everything. */
+/** Whole graph in view; with `readable`, never below a zoom where labels can be read: a graph too big for
+ * that opens at its top, centred on its inputs (arguments, placeholders), and Fit shows everything. */
 function fit(res, readable = false) {
   const bbox = res ? { width: res.width, height: res.height } : graphSize();
   const r = st.svg.getBoundingClientRect();
   const W = r.width || 800, H = r.height || 500;
   let k = Math.min(1.2, Math.max(0.03, Math.min(W / (bbox.width + 20), H / (bbox.height + 20))));
-  if (readable) k = Math.max(k, 0.6);
+  if (readable) k = Math.max(k, READABLE_ZOOM);
   st.transform = { k, x: (W - bbox.width * k) / 2, y: Math.max(8, (H - bbox.height * k) / 2) };
   if (bbox.height * k > H) st.transform.y = 8;
+  if (readable && bbox.width * k > W) {
+    const cx = inputsCentre();
+    if (cx != null) st.transform.x = Math.min(8, Math.max(W - bbox.width * k - 8, W / 2 - cx * k));
+  }
   applyTransform();
+  st.svg.dataset.zoom = k.toFixed(3);   // tests read the zoom the view opened at
+}
+
+/** x of the inputs' boxes (graph units), their mean; null when none is drawn. */
+function inputsCentre() {
+  const xs = [];
+  for (const n of st.data?.nodes || []) {
+    if (n.op !== "_Arg" && n.op !== "Placeholder" && n.op !== "PlaceholderWithDefault") continue;
+    const p = st.positions?.[st.unitOf?.get(n.name)];
+    if (p) xs.push(p.x);
+  }
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
 }
 
 function graphSize() {
@@ -486,7 +514,7 @@ function onClick(target) {
     render({ center: null });
     return;
   }
-  st.ctx.navigate({ view: "graph", tags: st.tags, fn: st.data.kind === "function" ? st.data.name : undefined, node: unit.node.name }, { replace: true });
+  st.ctx.navigate({ view: "graph", tags: st.tags, fn: st.data.kind === "function" ? st.data.name : TOP_LEVEL, node: unit.node.name }, { replace: true });
 }
 
 function collapse(scope) {
@@ -500,7 +528,7 @@ async function reveal(name, navigateTo = true) {
   const node = st.byName.get(name);
   if (!node) return;
   if (navigateTo) {
-    st.ctx.navigate({ view: "graph", tags: st.tags, fn: st.data.kind === "function" ? st.data.name : undefined, node: name }, { replace: true });
+    st.ctx.navigate({ view: "graph", tags: st.tags, fn: st.data.kind === "function" ? st.data.name : TOP_LEVEL, node: name }, { replace: true });
     return;
   }
   st.selected = name;
@@ -587,7 +615,7 @@ function renderSide() {
   } }, st.showDefaults ? "Hide default attrs" : `Show ${hidden} default attr${hidden === 1 ? "" : "s"}`)));
   side.append(h("p", null, h("button", { class: "btn small", onclick: () => {
     st.selected = null;
-    st.ctx.navigate({ view: "graph", tags: st.tags, fn: data.kind === "function" ? data.name : undefined }, { replace: true });
+    st.ctx.navigate({ view: "graph", tags: st.tags, fn: data.kind === "function" ? data.name : TOP_LEVEL }, { replace: true });
     for (const g of st.viewport.querySelectorAll(".gnode.selected")) g.classList.remove("selected");
     highlightEdges(null);
     renderSide();

@@ -15,6 +15,7 @@ export async function show(el, ctx) {
   if (info.show_all != null || info.show_all_error) el.append(showAllCard(info));
   if (info.kind === "saved_model") el.append(servingMetadataCard(ctx));
   el.append(h("div", { class: "grid-2" }, opsCard(info), filesCard(info)));
+  el.dataset.rendered = String(ctx.generation);   // tests wait on it, never on time
 }
 
 function modelCard(info) {
@@ -33,7 +34,8 @@ function modelCard(info) {
   }
   if (info.checkpoint) {
     const c = info.checkpoint;
-    row("Checkpoint", `${c.prefix} · ${c.tensors} tensors · ${formatBytes(c.bytes)} · ${c.shards} shard${c.shards === 1 ? "" : "s"}`);
+    row("Checkpoint", `${c.prefix} · ${c.format} · ${c.num_tensors} tensors · ${formatBytes(c.nbytes)} · `
+      + `${c.num_shards} ${c.format === "V1" ? "file" : "shard"}${c.num_shards === 1 ? "" : "s"}`);
     if (c.state) row("Latest (checkpoint file)", c.state.model_checkpoint_path);
   }
   if (info.fingerprint) {

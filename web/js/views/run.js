@@ -1,7 +1,7 @@
 // Run: pick a signature, fill one editor per input (JSON / .npy / image / tf.Example fields), run it in the
 // worker, show outputs (shape, dtype, values, top-k) with downloads and timing. Cancel restarts the worker.
 
-import { h, clear, formatShape, formatMs, download, safeFileName } from "../dom.js";
+import { h, clear, formatShape, formatMs, download, safeFileName, charsFit } from "../dom.js";
 import { decodeImageFile, toPixels, showPixels, grayToRgba, drawingPad } from "../image.js";
 import { CancelledError } from "../worker-client.js";
 import { servingMode } from "./serving.js";
@@ -10,9 +10,18 @@ const panels = new Map();     // `${generation}|${tags}|${sig}` -> {el, editors,
 let current = null;
 let running = null;
 let restarting = false;
+let imagePresets = [];        // describe's image_presets: pixel preprocessing choices for image inputs
+const labels = { generation: -1, names: null, source: "" };   // class names for top-k (file or model asset)
 
 export async function show(el, ctx, params) {
+  // another model's form must not stay usable while this one's is prepared (tests would fill it)
+  if (!current?.key.startsWith(`${ctx.generation}|`)) clear(el).append(h("p", { class: "muted" }, "Reading the model…"));
   const info = await ctx.describe();
+  imagePresets = info.image_presets || [];
+  if (labels.generation !== ctx.generation) {
+    Object.assign(labels, { generation: ctx.generation, names: info.labels?.labels || null,
+      source: info.labels ? `${info.labels.path} (shipped with the model)` : "" });
+  }
   const sigs = [];
   for (const mg of info.meta_graphs) {
     for (const sig of mg.signatures) if (!sig.key.startsWith("__")) sigs.push({ tags: mg.tags.join(","), sig, mg });
@@ -31,6 +40,7 @@ export async function show(el, ctx, params) {
   current = panels.get(key);
   clear(el).append(current.el);
   applyShared(ctx, params);
+  el.dataset.rendered = String(ctx.generation);   // tests wait on it, never on time
 }
 
 // ------------------------------------------------------------------ share links: inputs in the URL hash
@@ -167,6 +177,7 @@ function buildPanel(ctx, pick, sigs, key) {
       h("span", { class: "muted" }, sig.method_name || ""), backendControl(ctx)),
     h("div", { class: "toolbar" }, h("h2", { class: "grow" }, `Inputs (${sig.inputs.length})`), tfs.tabs),
     perInput, tfs.pane,
+    labelsPicker(ctx),
     h("h2", null, "Outputs"), outputs);
   return { key, el, editors, outputs, runBtn, sig: pick.sig.key, tags: pick.tags };
 }
@@ -290,6 +301,7 @@ function imagePane(ctx, spec, editor, geo) {
   const minIn = h("input", { type: "number", step: "any", value: String(lo), size: 5, "aria-label": "Value of black" });
   const maxIn = h("input", { type: "number", step: "any", value: String(hi), size: 5, "aria-label": "Value of white" });
   const invert = h("input", { type: "checkbox", "aria-label": "Invert (dark ink on light paper)" });
+  const preset = presetPicker(spec, minIn, maxIn, editor.examples.length ? "custom" : "unit");
   const preview = h("canvas", { class: "preview", "data-testid": `image-preview-${spec.key}`, width: W || 1, height: H || 1 });
   const status = h("div", { class: "muted" }, "No image yet.");
   const fileIn = h("input", { type: "file", accept: "image/*", "data-testid": `image-input-${spec.key}` });
@@ -337,11 +349,45 @@ function imagePane(ctx, spec, editor, geo) {
     editor.pickExample = (i) => box.children[i]?.click();
     parts.push(h("div", null, h("div", { class: "muted" }, "Examples from the demo"), box));
   }
-  parts.push(h("div", { class: "toolbar" }, h("label", null, "black = ", minIn), h("label", null, "white = ", maxIn),
-    h("label", null, invert, " invert (dark ink on light paper)")));
+  parts.push(h("div", { class: "toolbar" }, preset.el, h("label", null, "black = ", minIn), h("label", null, "white = ", maxIn),
+    h("label", null, invert, " invert (dark ink on light paper)")), preset.formula);
   editor.imageOptions = () => ({ min: Number(minIn.value), max: Number(maxIn.value), invert: invert.checked, channels: C,
-    shape: [1, H, W, ...(geo.layout === "NHW" ? [] : [C])] });
+    shape: [1, H, W, ...(geo.layout === "NHW" ? [] : [C])], ...preset.normalisation() });
   return h("div", null, parts);
+}
+
+/** The pixel preprocessing choice (describe's image_presets), always visible with its formula; picking a
+ * range preset fills black/white, editing them makes it "custom". */
+function presetPicker(spec, minIn, maxIn, initial) {
+  const select = h("select", { "aria-label": "Pixel preprocessing", "data-testid": `preset-${spec.key}` },
+    imagePresets.map((p) => h("option", { value: p.id }, p.label)), h("option", { value: "custom" }, "custom range"));
+  const formula = h("div", { class: "muted", "data-testid": `preset-formula-${spec.key}` });
+  const current = () => imagePresets.find((p) => p.id === select.value);
+  const describe = () => {
+    const p = current();
+    const ranged = !p?.mean;
+    minIn.disabled = maxIn.disabled = !ranged;
+    formula.textContent = ranged
+      ? `input = ${minIn.value} + pixel / 255 × (${maxIn.value} − ${minIn.value})  (pixel 0..255)`
+      : `input = (pixel / 255 − mean) / std per channel; mean ${JSON.stringify(p.mean)}, std ${JSON.stringify(p.std)}`;
+  };
+  select.addEventListener("change", () => {
+    const p = current();
+    if (p && !p.mean) { minIn.value = String(p.min); maxIn.value = String(p.max); }
+    describe();
+  });
+  const typed = () => {
+    const p = imagePresets.find((q) => !q.mean && q.min === Number(minIn.value) && q.max === Number(maxIn.value));
+    select.value = p ? p.id : "custom";
+    describe();
+  };
+  minIn.addEventListener("input", typed);
+  maxIn.addEventListener("input", typed);
+  select.value = initial;
+  if (initial !== "custom") select.dispatchEvent(new Event("change"));
+  else typed();
+  return { el: h("label", null, "Preprocessing ", select), formula,
+    normalisation: () => (current()?.mean ? { mean: current().mean, std: current().std } : {}) };
 }
 
 // ---- tf.Example inputs
@@ -389,7 +435,7 @@ async function collectInputs(editors) {
       } else {
         buffers.push(new Uint8Array(e.image.rgba.buffer.slice(0)));
         inputs[key] = { mode: "image", buffer: buffers.length - 1, width: e.image.w, height: e.image.h,
-          channels: opt.channels, min: opt.min, max: opt.max, invert: opt.invert };
+          channels: opt.channels, min: opt.min, max: opt.max, invert: opt.invert, mean: opt.mean, std: opt.std };
       }
     } else if (e.mode === "example") inputs[key] = { mode: "example", features: e.readFeatures() };
   }
@@ -432,7 +478,8 @@ async function doRun(ctx, pick, editors, outputs, ui) {
   }, 200);
   const t0 = performance.now();
   try {
-    const res = await ctx.worker.call("run", { tags: pick.tags.split(",").filter(Boolean), signature: pick.sig.key, inputs },
+    const res = await ctx.worker.call("run", { tags: pick.tags.split(",").filter(Boolean), signature: pick.sig.key, inputs,
+      linewidth: charsFit(outputs) },
       { buffers });
     const wall = performance.now() - t0;
     ctx.timings.last_run_ms = wall;
@@ -480,6 +527,27 @@ function renderOutputs(ctx, container, res) {
   }
 }
 
+function labelsPicker(ctx) {
+  const status = h("span", { class: "muted", "data-testid": "labels-status" });
+  const show = () => {
+    status.textContent = labels.names ? `${labels.names.length} class names from ${labels.source}` : "top-k shows class indices";
+  };
+  const input = h("input", { type: "file", accept: ".txt,text/plain", "data-testid": "labels-input",
+    "aria-label": "Labels file: one class name per line, for top-k" });
+  input.addEventListener("change", async () => {
+    const f = input.files[0];
+    if (!f) return;
+    try {
+      const names = (await f.text()).split(/\r?\n/);
+      while (names.length && !names[names.length - 1].trim()) names.pop();
+      Object.assign(labels, { names, source: f.name });
+      show();
+    } catch (err) { ctx.showError(err, "Could not read the labels file"); }
+  });
+  show();
+  return h("div", { class: "toolbar" }, h("label", null, "Labels file (one per line) ", input), status);
+}
+
 function topkTable(topk) {
   const wrap = h("div", { class: "topk" });
   for (const row of topk) {
@@ -489,11 +557,13 @@ function topkTable(topk) {
     row.top.forEach((t) => {
       const bar = h("span", { class: "bar" });
       bar.style.width = `${Math.max(2, Math.round((Math.abs(typeof t.value === "number" ? t.value : 0) / max) * 40))}px`;
-      line.append(h("span", { "data-index": t.index }, ` [${t.index}] ${typeof t.value === "number" ? t.value.toPrecision(5) : t.value}`), bar, " ");
+      const name = labels.names?.[t.index];
+      line.append(h("span", { "data-index": t.index, "data-label": name ?? "" },
+        ` [${t.index}]${name != null ? ` ${name}` : ""} ${typeof t.value === "number" ? t.value.toPrecision(5) : t.value}`), bar, " ");
     });
     wrap.append(line);
   }
-  return h("div", null, h("div", { class: "muted" }, "Top-k (index: value) per row"), wrap);
+  return h("div", null, h("div", { class: "muted" }, `Top-k ([index]${labels.names ? " name" : ""} value) per row`), wrap);
 }
 
 // ------------------------------------------------------------------ backend choice (webgpu / wasm / numpy)

@@ -1,10 +1,11 @@
 // Variables: every checkpoint tensor (name, TF2 object path, dtype, shape, bytes) with a filter; selecting one
 // reads its values lazily in the worker: stats, histogram, NumPy-style preview, download as .npy.
 
-import { h, clear, formatBytes, formatShape, formatMs, download, safeFileName } from "../dom.js";
+import { h, clear, formatBytes, formatShape, formatMs, download, safeFileName, charsFit } from "../dom.js";
 import { drawHistogram } from "../plot.js";
 
 const MAX_ROWS = 1500;
+const DEFAULT_SORT = { key: "name", dir: 1 };
 
 const view = {
   generation: -1,
@@ -14,7 +15,8 @@ const view = {
   count: null,
   detail: null,
   filter: "",
-  sort: { key: "name", dir: 1 },
+  sort: { ...DEFAULT_SORT },
+  heads: [],
   selected: null,
   ctx: null,
   request: 0,
@@ -27,10 +29,12 @@ export async function show(el, ctx, params) {
     view.list = null;
     view.selected = null;
     view.filter = "";
+    view.sort = { ...DEFAULT_SORT };   // a sort order belongs to the model it was chosen for
     clear(el).append(h("p", { class: "muted" }, "Listing tensors…"));
     const res = await ctx.worker.call("variables");
     view.list = res.variables;
     build(el);
+    el.dataset.rendered = String(ctx.generation);   // tests wait on it, never on time
   }
   const want = params.name || null;
   if (want !== view.selected) select(want);
@@ -45,12 +49,15 @@ function build(el) {
   filter.addEventListener("input", () => { view.filter = filter.value; renderRows(); });
   view.count = h("span", { class: "muted" });
   const head = h("tr");
-  for (const [key, label, cls] of [["name", "Name", ""], ["dtype", "dtype", ""], ["shape", "Shape", ""], ["bytes", "Size", "num"]]) {
-    const th = h("th", { class: `${cls} sortable`, title: "Sort" }, label);
+  view.heads = [];
+  for (const [key, label, cls] of [["name", "Name", ""], ["dtype", "dtype", ""], ["shape", "Shape", ""], ["nbytes", "Size", "num"]]) {
+    const arrow = h("span", { class: "sort-arrow", "aria-hidden": "true" });
+    const th = h("th", { class: `${cls} sortable`, "data-sort-key": key }, label, arrow);
     th.addEventListener("click", () => {
-      view.sort = { key, dir: view.sort.key === key ? -view.sort.dir : key === "bytes" ? -1 : 1 };
+      view.sort = { key, dir: view.sort.key === key ? -view.sort.dir : key === "nbytes" ? -1 : 1 };
       renderRows();
     });
+    view.heads.push({ key, label, th, arrow });
     head.append(th);
   }
   view.tbody = h("tbody");
@@ -61,7 +68,7 @@ function build(el) {
   const table = h("table", { class: "data", "data-testid": "variables-table" }, h("thead", null, head), view.tbody);
   view.detail = h("div", { class: "card", "data-testid": "tensor-detail" },
     h("p", { class: "muted" }, "Select a tensor to read its values."));
-  const total = view.list.reduce((a, v) => a + v.bytes, 0);
+  const total = view.list.reduce((a, v) => a + v.nbytes, 0);
   clear(el).append(
     h("div", { class: "toolbar" }, filter, view.count,
       h("span", { class: "grow" }), h("span", { class: "muted" }, `${view.list.length} tensors · ${formatBytes(total)}`)),
@@ -78,7 +85,18 @@ function sorted(list) {
   });
 }
 
+function renderSortHeads() {
+  for (const { key, label, th, arrow } of view.heads) {
+    const on = view.sort.key === key;
+    const dir = on ? (view.sort.dir > 0 ? "ascending" : "descending") : "none";
+    th.setAttribute("aria-sort", dir);
+    th.title = on ? `Sorted by ${label.toLowerCase()}, ${dir} (click to reverse)` : `Sort by ${label.toLowerCase()}`;
+    arrow.textContent = on ? (view.sort.dir > 0 ? " ▲" : " ▼") : "";
+  }
+}
+
 function renderRows() {
+  renderSortHeads();
   const q = view.filter.trim().toLowerCase();
   const match = q ? view.list.filter((v) => v.name.toLowerCase().includes(q)
     || (v.object_path || "").toLowerCase().includes(q)) : view.list;
@@ -91,7 +109,7 @@ function renderRows() {
         v.object_path ? h("div", { class: "path-cell" }, v.object_path) : null),
       h("td", { class: "mono" }, v.dtype),
       h("td", { class: "mono" }, formatShape(v.shape)),
-      h("td", { class: "num", title: `${v.bytes} bytes` }, formatBytes(v.bytes))));
+      h("td", { class: "num", title: `${v.nbytes} bytes` }, formatBytes(v.nbytes))));
   }
   view.tbody.append(frag);
   view.count.textContent = match.length > rows.length
@@ -111,9 +129,9 @@ async function select(name) {
   const meta = view.list.find((v) => v.name === name);
   const req = ++view.request;
   clear(view.detail).append(h("h3", null, name),
-    h("p", { class: "muted" }, `Reading ${meta ? formatBytes(meta.bytes) : "values"}…`));
+    h("p", { class: "muted" }, `Reading ${meta ? formatBytes(meta.nbytes) : "values"}…`));
   try {
-    const t = await view.ctx.worker.call("tensor", { name });
+    const t = await view.ctx.worker.call("tensor", { name, linewidth: charsFit(view.detail) });
     if (req !== view.request) return;
     renderDetail(t);
   } catch (err) {
@@ -141,7 +159,7 @@ function renderDetail(t) {
   d.append(h("h3", null, t.name));
   if (t.object_path) d.append(h("div", { class: "path-cell" }, `object path: ${t.object_path}`));
   d.append(h("div", { class: "muted" },
-    `${t.dtype} ${formatShape(t.shape)} · ${s.count} values · ${formatBytes(t.bytes)} · read in ${formatMs(t.read_ms)}`));
+    `${t.dtype} ${formatShape(t.shape)} · ${s.count} values · ${formatBytes(t.nbytes)} · read in ${formatMs(t.read_ms)}`));
   const grid = h("div", { class: "stats" });
   if (s.kind === "numeric") {
     grid.append(statBox("min", fmt(s.min)), statBox("max", fmt(s.max)), statBox("mean", fmt(s.mean)),
