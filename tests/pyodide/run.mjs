@@ -32,6 +32,9 @@ if (!testWheels.some((f) => f.startsWith("pytest-"))) {
 
 const t0 = performance.now();
 const { loadPyodide } = await import(pathToFileURL(path.join(indexURL, "pyodide.mjs")).href);
+// The wasm kernel module shares Pyodide's memory, as in the page (web/worker.js): tests/test_wasm_*.py.
+const bridge = await import(pathToFileURL(path.join(site, "kernels", "wasm", "bridge.js")).href);
+const wasmMemory = bridge.captureMemory();
 const pyodide = await loadPyodide({ indexURL, env: { PYTHONHASHSEED: "0" } });
 
 // By name, through the site's lock: pulls numpy and protobuf as dependencies of smlens.
@@ -50,6 +53,9 @@ for (const wheel of testWheels) {
   // unpackArchive wants an ArrayBuffer, not a Node Buffer.
   pyodide.unpackArchive(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length), "wheel");
 }
+wasmMemory.restore();
+bridge.registerKernels(pyodide, await bridge.instantiateKernels(
+  readFileSync(path.join(site, "kernels", "wasm", "smlens_kernels.wasm")), wasmMemory.memory));
 const tReady = performance.now();
 
 pyodide.FS.mkdirTree(root);

@@ -74,9 +74,10 @@ class PyodideFrame:
         self._refs.clear()
 
     def arg(self, a: np.ndarray) -> int:
-        if not a.flags.c_contiguous:
-            a = np.ascontiguousarray(a)
-            self._refs.append(a)
+        # Held until the frame ends: callers pass temporaries (np.ascontiguousarray(...)) whose buffer
+        # would otherwise be freed, and reused, before the kernel runs.
+        a = np.ascontiguousarray(a)
+        self._refs.append(a)
         return a.ctypes.data
 
     def out(self, shape: tuple, dtype=np.float32) -> Output:
