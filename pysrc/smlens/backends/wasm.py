@@ -229,12 +229,15 @@ def _gemm(be: WasmBackend, frame, a: np.ndarray, packed_addr: int, N: int, epi_a
 def _make_matmul(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
     ta, tb = bool(spec.attrs.get("transpose_a")), bool(spec.attrs.get("transpose_b"))
     _f32_inputs(spec, (0, 1))
-    b_shape = spec.in_shapes[1]
-    _require(b_shape is not None and len(b_shape) == 2)
-    N = b_shape[0] if tb else b_shape[1]
     const_b = spec.consts.get(1)
+    b_shape = np.shape(const_b) if const_b is not None else spec.in_shapes[1]
+    _require(b_shape is None or len(b_shape) == 2)
+    N = (b_shape[0] if tb else b_shape[1]) if b_shape is not None else -1
     fused = spec.op == "_FusedMatMul"
     if fused:
+        if N < 0:  # output width from the first per-channel argument
+            args = [spec.consts.get(i) for i in range(2, len(spec.in_dtypes))]
+            N = next((np.size(a) for a in args if a is not None and np.ndim(a) == 1), -1)
         _require(N >= 0)
         epi = _Epilogue(be, spec, N, 2)
     else:
@@ -366,10 +369,10 @@ def _make_conv2d(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
     _require(w.ndim == 4)
     KH, KW, Cin, O = w.shape
     x_shape = spec.in_shapes[0]
-    _require(x_shape is not None and len(x_shape) == 4)
+    _require(x_shape is None or len(x_shape) == 4)
     fmt = _str(spec.attrs.get("data_format", "NHWC"))
-    C = x_shape[1] if fmt == "NCHW" else x_shape[3]
-    _require(C == Cin and Cin > 0)  # grouped convolutions stay on NumPy
+    C = (x_shape[1] if fmt == "NCHW" else x_shape[3]) if x_shape is not None else -1
+    _require(C in (-1, Cin) and Cin > 0)  # grouped convolutions stay on NumPy (also checked per run)
     fused = spec.op == "_FusedConv2D"
     epi = _Epilogue(be, spec, O, 2) if fused else _no_epilogue(be, spec, O, 2)
     if not fused:
@@ -382,6 +385,8 @@ def _make_conv2d(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
         g = _Geometry(spec, x, KH, KW)
         N, H, W, Cx = g.x.shape
         if Cx != Cin:
+            if Cx > Cin and Cx % Cin == 0:  # grouped: the reference kernel implements it
+                return _numpy_reference(spec, inputs)
             raise ExecutionError(f"{spec.op}: input depth {Cx} does not match the filter's {Cin}")
         OH, OW = g.outs
         out_shape = (N, OH, OW, O)
@@ -403,6 +408,16 @@ def _make_conv2d(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
         y = y if isinstance(y, np.ndarray) else y.array
         return g.restore(epi.post(y, _nhwc_inputs(inputs, epi, g), 3))
     return _prepared(run, captured)
+
+
+def _numpy_reference(spec: StepSpec, inputs: list):
+    """The NumPy reference kernel for a case found only at run time (captured consts restored)."""
+    from ..kernels import KERNELS
+
+    k = KERNELS[spec.op]
+    full = [spec.consts[i] if a is None and i in spec.consts else a for i, a in enumerate(inputs)]
+    attrs = {n: spec.attrs[n] for n in k.attrs if n in spec.attrs}
+    return k.fn(*k.split_inputs(full, spec.attrs), **attrs)
 
 
 def _nhwc_inputs(inputs: list, epi: _Epilogue, g: _Geometry) -> list:
@@ -574,3 +589,19 @@ _MAKERS = {
     **{name: _make_binary for name in _BINARY},
 }
 SUPPORTED_OPS = frozenset(_MAKERS)
+
+
+def register_in_pyodide(prefer: bool = True) -> bool:
+    """Register the backend when the page registered the kernel module (web/worker.js); with `prefer`,
+    plans try it before NumPy. False where there is no module (or no backend registry)."""
+    be = WasmBackend.in_pyodide()
+    if be is None:
+        return False
+    try:
+        from . import registry
+    except ImportError:
+        return False
+    registry.register(be)
+    if prefer:
+        registry.set_preference([be.name, "numpy"])
+    return True
