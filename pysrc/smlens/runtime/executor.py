@@ -16,12 +16,13 @@ from ..errors import ExecutionError, SmlensError
 
 class StepInfo:
     """What an error message says about a step."""
-    __slots__ = ("name", "op", "where")
+    __slots__ = ("name", "op", "where", "backend")
 
-    def __init__(self, name: str, op: str, where: str):
+    def __init__(self, name: str, op: str, where: str, backend: str = "numpy"):
         self.name = name
         self.op = op
         self.where = where
+        self.backend = backend
 
 
 def kernel_error(info: StepInfo, exc: BaseException) -> SmlensError:
@@ -50,6 +51,7 @@ class StaticProgram:
         self.feed_slots = feed_slots
         self.fetch_slots = fetch_slots
         self.where = where
+        self.summary: list = []  # (pass, steps before, steps after), from the compiler
 
     def run(self, feeds: Sequence[Any]) -> list:
         vals = self.template[:]

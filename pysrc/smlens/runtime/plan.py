@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import InputError, UnsupportedError
 from .feeds import convert, expected
 from .graphs import parse_graph_input
+from .options import CompileOptions
 from .resources import Variable
 from .state import Runtime, get_runtime, missing_message
 
@@ -82,7 +83,8 @@ def _output(v: Any) -> Any:
     return v if isinstance(v, np.ndarray) else np.asarray(v)
 
 
-def compile_signature(signature) -> SignaturePlan:
+def compile_signature(signature, options: CompileOptions | None = None) -> SignaturePlan:
+    """`options`: which passes run and which backends the plan may use (default: the runtime's)."""
     rt = get_runtime(signature.meta_graph)
     feeds: list = []
     inputs = []
@@ -109,7 +111,7 @@ def compile_signature(signature) -> SignaturePlan:
         if ref[0] not in rt.graph.nodes:
             raise UnsupportedError(f"signature {signature.key!r} names tensor {ref[0]}:{ref[1]}, "
                                    "which is not in the graph")
-    compiled = rt.compile_graph(feeds, fetches, targets)
+    compiled = rt.compile_graph(feeds, fetches, targets, options=options)
     missing = list(compiled.missing)
     missing.extend(m for m in rt.init_missing() if m not in missing)
     if missing:
@@ -143,7 +145,8 @@ def tensor_ref(name: str, what: str) -> tuple[str, int]:
     return parse_graph_input(name)
 
 
-def compile_names(meta_graph, feeds: list[str], fetches: list[str], targets: list[str]) -> GraphPlan:
+def compile_names(meta_graph, feeds: list[str], fetches: list[str], targets: list[str],
+                  options: CompileOptions | None = None) -> GraphPlan:
     """A plan computing `fetches` (tensor names) from values fed for `feeds` (tensor names), after running
     the nodes named in `targets`. A fed placeholder's dtype and shape are checked like a signature input."""
     from ..model import TensorSpec
@@ -166,7 +169,7 @@ def compile_names(meta_graph, feeds: list[str], fetches: list[str], targets: lis
         dt = n.attrs.get("dtype") if n.op in ("Placeholder", "PlaceholderWithDefault") and port == 0 else None
         shape = n.attrs.get("shape") if dt is not None else None
         specs.append((name, TensorSpec(name, name, dt, shape)))
-    compiled = rt.compile_graph(feed_refs, fetch_refs, list(targets))
+    compiled = rt.compile_graph(feed_refs, fetch_refs, list(targets), options=options)
     missing = list(compiled.missing)
     missing.extend(m for m in rt.init_missing() if m not in missing)
     if missing:

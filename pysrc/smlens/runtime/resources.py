@@ -17,7 +17,7 @@ from ..errors import ExecutionError
 class Variable:
     """One variable. Its initial value comes lazily from the checkpoint (`key`) on first read."""
 
-    __slots__ = ("name", "dtype", "shape", "key", "_value", "_load")
+    __slots__ = ("name", "dtype", "shape", "key", "_value", "_load", "version")
 
     def __init__(self, name: str, dtype: dtypes.DType | None, shape, key: str | None,
                  load: Callable[[str], np.ndarray] | None):
@@ -27,6 +27,7 @@ class Variable:
         self.key = key
         self._value: np.ndarray | None = None
         self._load = load
+        self.version = 0  # counts assignments: plans that folded a read check it (see passes/fold_variables)
 
     @property
     def initialized(self) -> bool:
@@ -52,10 +53,12 @@ class Variable:
                 and value.dtype != self.dtype.np:
             value = value.astype(self.dtype.np)
         self._value = value
+        self.version += 1
 
     def destroy(self) -> None:
         self._value = None
         self.key = None
+        self.version += 1
 
     def __repr__(self) -> str:
         return f"Variable({self.name!r})"

@@ -13,6 +13,7 @@ from .binding import Binding
 from .compiler import Compiler
 from .functions import FunctionCache, FunctionPlan
 from .graphs import Body, graph_body, parse_graph_input
+from .options import DEFAULT, CompileOptions
 from .resources import ResourceManager
 
 INIT_OP_SIGNATURE = "__saved_model_init_op"
@@ -42,6 +43,8 @@ class Runtime:
         self._init_missing: list | None = None
         self.initialized = False
         self.run_count = 0
+        self.options = DEFAULT                   # compile options of function plans and default plans
+        self.unstable_variables: set = set()     # variables whose folded reads went stale once
 
     # ---- graph and bindings
     @property
@@ -102,9 +105,10 @@ class Runtime:
                 ctx.rng = np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, seed2 & 0xFFFFFFFFFFFFFFFF])
 
     # ---- compiling graph-level programs
-    def compile_graph(self, feeds: list, fetches: list, targets: list, require_feeds: bool = True):
+    def compile_graph(self, feeds: list, fetches: list, targets: list, require_feeds: bool = True,
+                      options: CompileOptions | None = None):
         overrides = self.binding.asset_values()
-        return Compiler(self, self.graph, feeds, fetches, targets, overrides, require_feeds).compile()
+        return Compiler(self, self.graph, feeds, fetches, targets, overrides, require_feeds, options).compile()
 
     # ---- init op
     def init_targets(self) -> list[str]:
