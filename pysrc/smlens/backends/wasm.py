@@ -43,10 +43,9 @@ class WasmBackend:
 
     def kernel(self, spec: StepSpec) -> PreparedKernel | None:
         make = _MAKERS.get(spec.op)
-        if make is None or not spec.in_dtypes or any(d is not None and np.dtype(d) != F32
-                                                      for d in spec.in_dtypes[:1]):
-            return None
-        if spec.in_dtypes[0] is None:
+        # The data input's dtype may be unknown at plan time (the kernel checks it per run).
+        if make is None or not spec.in_dtypes or (spec.in_dtypes[0] is not None
+                                                  and np.dtype(spec.in_dtypes[0]) != F32):
             return None
         try:
             return make(self, spec)
@@ -193,9 +192,16 @@ def _runtime_inputs(captured: set[int]) -> Callable:
     return expand
 
 
-def _prepared(fn_full: Callable, captured: set[int]) -> PreparedKernel:
+def _prepared(fn_full: Callable, captured: set[int], spec: StepSpec) -> PreparedKernel:
     expand = _runtime_inputs(captured)
-    return PreparedKernel(fn=lambda *args: fn_full(expand(args)), captured=frozenset(captured))
+    checked = spec.in_dtypes[0] is None
+
+    def fn(*args):
+        inputs = expand(args)
+        if checked and getattr(inputs[0], "dtype", None) != F32:  # unknown at plan time, not float32
+            return _numpy_reference(spec, inputs)
+        return fn_full(inputs)
+    return PreparedKernel(fn=fn, captured=frozenset(captured))
 
 
 # --------------------------------------------------------------------------- GEMM
@@ -275,7 +281,7 @@ def _make_matmul(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
             pk = packed.addr if b is None else pack_b_now(be, f, b)
             out = _gemm(be, f, a, pk, n_cols, e.block_for(f, inputs, out_shape), out_shape)
         return e.post(out.array, inputs, 1)
-    return _prepared(run, captured)
+    return _prepared(run, captured, spec)
 
 
 def _make_batch_matmul(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
@@ -317,7 +323,7 @@ def _make_batch_matmul(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
                 out = _gemm(be, f, np.ascontiguousarray(xb[i]), pk, N, f.arg(epi), (M, N))
             result[i] = out.array
         return result.reshape(batch + (M, N))
-    return _prepared(run, set())
+    return _prepared(run, set(), spec)
 
 
 def _np_dtype(t):
@@ -407,7 +413,7 @@ def _make_conv2d(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
                                   y.addr, f.scratch(rows * K * 4), rows, epi_addr)
         y = y if isinstance(y, np.ndarray) else y.array
         return g.restore(epi.post(y, _nhwc_inputs(inputs, epi, g), 3))
-    return _prepared(run, captured)
+    return _prepared(run, captured, spec)
 
 
 def _numpy_reference(spec: StepSpec, inputs: list):
@@ -460,7 +466,7 @@ def _make_depthwise(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
                                        g.strides[0], g.strides[1], g.dil[0], g.dil[1], g.pt, g.pl, OH, OW,
                                        y.addr, epi.block_for(f, nhwc, out_shape))
         return g.restore(epi.post(y.array, nhwc, 3))
-    return _prepared(run, captured)
+    return _prepared(run, captured, spec)
 
 
 # --------------------------------------------------------------------------- pooling
@@ -485,7 +491,7 @@ def _make_pool(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
                 be.k.fn("pool2d")(kind, f.arg(np.ascontiguousarray(g.x)), N, H, W, C, KH, KW,
                                   g.strides[0], g.strides[1], g.pt, g.pl, OH, OW, y.addr)
         return g.restore(y.array)
-    return _prepared(run, set())
+    return _prepared(run, set(), spec)
 
 
 # --------------------------------------------------------------------------- elementwise, Mean
@@ -513,7 +519,7 @@ def _make_binary(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
             if big.size:
                 fn(op, f.arg(big), f.arg(small), big.size, m, out.addr)
         return out.array
-    return _prepared(run, set())
+    return _prepared(run, set(), spec)
 
 
 def _suffix_period(small: tuple, big: tuple) -> int | None:
@@ -546,7 +552,7 @@ def _make_clamp(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
             if x.size:
                 fn(f.arg(x), x.size, 0.0, hi, out.addr)
         return out.array
-    return _prepared(run, set())
+    return _prepared(run, set(), spec)
 
 
 def _make_mean(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
@@ -575,7 +581,7 @@ def _make_mean(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
             out = f.out(out_shape)
             fn(f.arg(np.ascontiguousarray(x)), R, S, C, out.addr)
         return out.array
-    return _prepared(run, {1})
+    return _prepared(run, {1}, spec)
 
 
 _MAKERS = {
