@@ -74,6 +74,13 @@ function npyFloat32(shape, seed) {
                                     top: last.outputs?.[0]?.topk?.[0]?.top?.[0] ?? null };
       }
     }
+    if (q.get("profile")) {
+      const profBackend = q.get("profile");
+      const res = await request("run", { signature: "serving_default", backend: profBackend, profile: true,
+        inputs: { keras_tensor: { mode: "npy", buffer: 0, filename: "x.npy" } } }, { buffers: [npyFloat32([1, 224, 224, 3], 7)] });
+      if (res.error) throw new Error(res.error.message);
+      out.profile = { backend: profBackend, ...res.profile };
+    }
     window.benchResult = out;
   } catch (err) {
     window.benchResult = { error: String(err && err.stack || err) };

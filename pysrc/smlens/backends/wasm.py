@@ -155,17 +155,18 @@ class _Epilogue:
             block[5], block[6] = self._scale.addr, self._shift.addr
         self.block = block
         self.channels = channels
+        self._be, self._kept = be, be.k.keep(block)  # kept outside any frame (wasmtime bump allocation)
 
     def block_for(self, frame, inputs, out_shape) -> int:
-        """Address of this call's epilogue block (the residual pointer changes per call)."""
+        """Address of the epilogue block for this call (kept per kernel; the residual pointer changes)."""
         if self.res_pos is None:
-            return frame.arg(self.block)
+            return self._kept.addr
         res = _as_f32(inputs[self.res_pos], "residual Add")
         if res.shape != tuple(out_shape):
             res = np.broadcast_to(res, out_shape)
-        b = self.block.copy()
-        b[7] = frame.arg(np.ascontiguousarray(res))
-        return frame.arg(b)
+        self.block[7] = frame.arg(res)
+        self._be.k.rewrite(self._kept, self.block)
+        return self._kept.addr
 
     def post(self, y: np.ndarray, inputs, channel_axis: int) -> np.ndarray:
         if not self.rest_ops:
@@ -248,8 +249,8 @@ def _make_matmul(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
         epi = _Epilogue(be, spec, N, 2)
     else:
         _require(len(spec.in_dtypes) == 2)
-        epi = None
-    captured = set(epi.captured) if epi else set()
+        epi = _no_epilogue(be, spec, 0, 2)
+    captured = set(epi.captured)
     packed = None
     if const_b is not None and np.asarray(const_b).dtype == F32 and np.asarray(const_b).ndim == 2:
         bm = np.asarray(const_b)
@@ -271,16 +272,15 @@ def _make_matmul(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
                 raise ExecutionError(f"{spec.op} needs 2-D inputs, got shape {b.shape}")
             b = b.T if tb else b
             (k_rows, n_cols) = b.shape
-            if epi is not None and n_cols != N:
+            if fused and n_cols != N:
                 raise ExecutionError(f"{spec.op}: b has {n_cols} columns, the plan expected {N}")
         if a.shape[1] != k_rows:
             raise ExecutionError(f"{spec.op}: inner dimensions differ: {a.shape} x ({k_rows}, {n_cols})")
         out_shape = (a.shape[0], n_cols)
-        e = epi or _no_epilogue(be, spec, n_cols, 2)
         with be.k.frame() as f:
             pk = packed.addr if b is None else pack_b_now(be, f, b)
-            out = _gemm(be, f, a, pk, n_cols, e.block_for(f, inputs, out_shape), out_shape)
-        return e.post(out.array, inputs, 1)
+            out = _gemm(be, f, a, pk, n_cols, epi.block_for(f, inputs, out_shape), out_shape)
+        return epi.post(out.array, inputs, 1)
     return _prepared(run, captured, spec)
 
 
@@ -316,11 +316,10 @@ def _make_batch_matmul(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
         xb = np.broadcast_to(x, batch + (M, K)).reshape(-1, M, K)
         yb = np.broadcast_to(y, batch + (K, N)).reshape(-1, K, N)
         result = np.empty((xb.shape[0], M, N), F32)
-        epi = empty.block
         for i in range(xb.shape[0]):
             with be.k.frame() as f:
                 pk = pack_b_now(be, f, yb[i])
-                out = _gemm(be, f, np.ascontiguousarray(xb[i]), pk, N, f.arg(epi), (M, N))
+                out = _gemm(be, f, np.ascontiguousarray(xb[i]), pk, N, empty.block_for(f, [], (M, N)), (M, N))
             result[i] = out.array
         return result.reshape(batch + (M, N))
     return _prepared(run, set(), spec)
@@ -336,23 +335,29 @@ def _np_dtype(t):
 # --------------------------------------------------------------------------- convolutions
 
 class _Geometry:
-    """Channels-last view of one 2-D window op's input and its output geometry."""
+    """Channels-last view of one 2-D window op's input and its output geometry (`cache`: the kernel's own,
+    by input shape: a step sees the same shape run after run)."""
 
-    def __init__(self, spec: StepSpec, x: np.ndarray, kh: int, kw: int, explicit_ok: bool = True):
-        attrs = spec.attrs
-        fmt = _str(attrs.get("data_format", "NHWC"))
-        padding = _str(attrs["padding"])
+    def __init__(self, spec: StepSpec, x: np.ndarray, kh: int, kw: int, cache: dict):
         if x.ndim != 4:
             raise ExecutionError(f"{spec.op}: input must be 4-D, got shape {x.shape}")
+        fmt = _str(spec.attrs.get("data_format", "NHWC"))
         self.nchw = fmt == "NCHW"
         self.x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if self.nchw else x
-        strides = nn_ops._spatial_attr(attrs["strides"], fmt, 2, "strides")
-        dil = nn_ops._spatial_attr(attrs.get("dilations", [1, 1, 1, 1]), fmt, 2, "dilations")
-        explicit = nn_ops._explicit_pairs(attrs.get("explicit_paddings", []), fmt, 2) \
-            if padding == "EXPLICIT" else None
-        outs, pads = nn_ops._window_geometry(self.x.shape[1:3], (kh, kw), strides, dil, padding, explicit)
-        self.strides, self.dil, self.outs = strides, dil, outs
-        self.pt, self.pl = pads[0][0], pads[1][0]
+        key = self.x.shape[1:3]
+        hit = cache.get(key)
+        if hit is None:
+            attrs = spec.attrs
+            padding = _str(attrs["padding"])
+            strides = nn_ops._spatial_attr(attrs["strides"], fmt, 2, "strides")
+            dil = nn_ops._spatial_attr(attrs.get("dilations", [1, 1, 1, 1]), fmt, 2, "dilations")
+            explicit = nn_ops._explicit_pairs(attrs.get("explicit_paddings", []), fmt, 2) \
+                if padding == "EXPLICIT" else None
+            outs, pads = nn_ops._window_geometry(self.x.shape[1:3], (kh, kw), strides, dil, padding, explicit)
+            if len(cache) > 64:
+                cache.clear()
+            hit = cache[key] = (strides, dil, outs, pads[0][0], pads[1][0])
+        self.strides, self.dil, self.outs, self.pt, self.pl = hit
 
     def restore(self, y: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(y.transpose(0, 3, 1, 2)) if self.nchw else y
@@ -385,10 +390,11 @@ def _make_conv2d(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
         _require(len(spec.in_dtypes) == 2)
     packed = pack_b(be, w.reshape(KH * KW * Cin, O))
     captured = {1} | epi.captured
+    geo: dict = {}
 
     def run(inputs: list):
         x = _as_f32(inputs[0], spec.op)
-        g = _Geometry(spec, x, KH, KW)
+        g = _Geometry(spec, x, KH, KW, geo)
         N, H, W, Cx = g.x.shape
         if Cx != Cin:
             if Cx > Cin and Cx % Cin == 0:  # grouped: the reference kernel implements it
@@ -449,10 +455,11 @@ def _make_depthwise(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
         _require(len(spec.in_dtypes) == 2)
     wk = be.k.keep(np.ascontiguousarray(w.reshape(KH, KW, C)))
     captured = {1} | epi.captured
+    geo: dict = {}
 
     def run(inputs: list):
         x = _as_f32(inputs[0], spec.op)
-        g = _Geometry(spec, x, KH, KW)
+        g = _Geometry(spec, x, KH, KW, geo)
         N, H, W, Cx = g.x.shape
         if Cx != C:
             raise ExecutionError(f"{spec.op}: depthwise filter depth {C} does not match input depth {Cx}")
@@ -479,10 +486,11 @@ def _make_pool(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
     kind = 0 if spec.op == "MaxPool" else 1
     pool_spec = StepSpec(spec.op, {**spec.attrs, "dilations": [1, 1, 1, 1]}, spec.in_dtypes, spec.in_shapes,
                          spec.consts, spec.node)
+    geo: dict = {}
 
     def run(inputs: list):
         x = _as_f32(inputs[0], spec.op)
-        g = _Geometry(pool_spec, x, KH, KW)
+        g = _Geometry(pool_spec, x, KH, KW, geo)
         N, H, W, C = g.x.shape
         OH, OW = g.outs
         with be.k.frame() as f:

@@ -39,6 +39,11 @@ class Output:
         self.array = array
 
 
+def address(a: np.ndarray) -> int:
+    """The buffer's address (faster than a.ctypes.data, which builds a ctypes helper object)."""
+    return a.__array_interface__["data"][0]
+
+
 class PyodideKernels:
     """Exports of a module that shares Pyodide's memory: pointers are numpy buffer addresses."""
     name = "pyodide"
@@ -55,7 +60,11 @@ class PyodideKernels:
 
     def keep(self, array: np.ndarray) -> Kept:
         a = np.ascontiguousarray(array)
-        return Kept(a.ctypes.data, a)
+        return Kept(address(a), a)
+
+    def rewrite(self, kept: Kept, array: np.ndarray) -> None:
+        """Replace a kept buffer's contents (same size)."""
+        kept.array[...] = array
 
     def frame(self) -> "PyodideFrame":
         return PyodideFrame()
@@ -78,16 +87,16 @@ class PyodideFrame:
         # would otherwise be freed, and reused, before the kernel runs.
         a = np.ascontiguousarray(a)
         self._refs.append(a)
-        return a.ctypes.data
+        return address(a)
 
     def out(self, shape: tuple, dtype=np.float32) -> Output:
         a = np.empty(shape, dtype)
-        return Output(a.ctypes.data, a)
+        return Output(address(a), a)
 
     def scratch(self, nbytes: int) -> int:
         a = np.empty(max(nbytes, 16), np.uint8)
         self._refs.append(a)
-        return a.ctypes.data
+        return address(a)
 
 
 class WasmtimeKernels:
@@ -136,6 +145,9 @@ class WasmtimeKernels:
         addr, self._top = self.alloc(self._top, array.nbytes)
         self.write(addr, array)
         return Kept(addr, None)
+
+    def rewrite(self, kept: Kept, array: np.ndarray) -> None:
+        self.write(kept.addr, array)
 
     def frame(self) -> "WasmtimeFrame":
         return WasmtimeFrame(self)

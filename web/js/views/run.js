@@ -48,7 +48,8 @@ function buildPanel(ctx, pick, sigs, key) {
     title: "Stops the run by restarting the Python runtime; the model is opened again (a few seconds)" }, "Cancel");
   const timing = h("span", { class: "muted", "data-testid": "run-timing" });
   const note = h("span", { class: "muted", hidden: true }, "Cancel restarts the Python runtime and re-opens the model.");
-  runBtn.addEventListener("click", () => doRun(ctx, pick, editors, outputs, { runBtn, cancelBtn, timing, note }));
+  const backend = backendControls(ctx);
+  runBtn.addEventListener("click", () => doRun(ctx, pick, editors, outputs, { runBtn, cancelBtn, timing, note, backend }));
   cancelBtn.addEventListener("click", async () => {
     if (!running) return;
     cancelBtn.disabled = true;
@@ -72,8 +73,8 @@ function buildPanel(ctx, pick, sigs, key) {
       h("span", { class: "muted" }, sig.method_name || "")),
     h("h2", null, `Inputs (${sig.inputs.length})`),
     sig.inputs.length ? editors.map((e) => e.el) : h("p", { class: "muted" }, "This signature takes no inputs."),
-    h("div", { class: "run-bar" }, runBtn, cancelBtn, timing, note),
-    h("h2", null, "Outputs"), outputs);
+    h("div", { class: "run-bar" }, runBtn, cancelBtn, backend.el, timing, note),
+    h("h2", null, "Outputs"), outputs, backend.profile);
   return { key, el, editors, outputs };
 }
 
@@ -316,12 +317,14 @@ async function doRun(ctx, pick, editors, outputs, ui) {
   }, 200);
   const t0 = performance.now();
   try {
-    const res = await ctx.worker.call("run", { tags: pick.tags.split(",").filter(Boolean), signature: pick.sig.key, inputs },
-      { buffers });
+    const res = await ctx.worker.call("run", { tags: pick.tags.split(",").filter(Boolean), signature: pick.sig.key, inputs,
+      ...ui.backend.args() }, { buffers });
     const wall = performance.now() - t0;
     ctx.timings.last_run_ms = wall;
     renderOutputs(ctx, outputs, res);
-    ui.timing.textContent = `Done in ${formatMs(wall)} (graph preparation ${formatMs(res.plan_ms)}, execution ${formatMs(res.run_ms)})`;
+    ui.timing.textContent = `Done in ${formatMs(wall)} (graph preparation ${formatMs(res.plan_ms)}, execution ${formatMs(res.run_ms)})`
+      + backendSummary(res);
+    ui.backend.show(res);
     ui.timing.dataset.wallMs = String(Math.round(wall));
     outputs.dataset.runState = "done";
   } catch (err) {
@@ -378,4 +381,55 @@ function topkTable(topk) {
     wrap.append(line);
   }
   return h("div", null, h("div", { class: "muted" }, "Top-k (index: value) per row"), wrap);
+}
+
+// ------------------------------------------------------------------ backends and profile
+
+// Backend choice (auto = the registry's preference: WebAssembly kernels first where the page has them) and the
+// per-step profile (smlens run --profile), shown under the outputs.
+function backendControls(ctx) {
+  const select = h("select", { "aria-label": "Backend", "data-testid": "backend-select" },
+    h("option", { value: "auto" }, "auto"));
+  ctx.worker.ready.then((info) => {
+    for (const name of info.backends || []) select.append(h("option", { value: name }, BACKEND_LABELS[name] || name));
+  }).catch(() => {});
+  const profileBox = h("input", { type: "checkbox", "data-testid": "profile-toggle" });
+  const profile = h("div", { class: "profile", "data-testid": "profile", hidden: true });
+  return {
+    el: h("span", { class: "backend-controls" }, h("label", null, "Backend ", select), " ",
+      h("label", { title: "Time every step of the run (runs the model twice more)" }, profileBox, " Profile")),
+    profile,
+    args: () => ({ backend: select.value, profile: profileBox.checked }),
+    show: (res) => renderProfile(profile, res.profile),
+  };
+}
+
+const BACKEND_LABELS = { numpy: "NumPy", wasm: "WASM (SIMD)", webgpu: "WebGPU" };
+
+function backendSummary(res) {
+  const counts = Object.entries(res.backends || {}).sort((a, b) => b[1] - a[1]);
+  if (!counts.length) return "";
+  return ` · steps: ${counts.map(([name, n]) => `${BACKEND_LABELS[name] || name} ${n}`).join(", ")}`;
+}
+
+function renderProfile(container, report) {
+  clear(container);
+  container.hidden = !report;
+  if (!report) return;
+  const rows = report.steps.map((r) => h("tr", null,
+    h("td", { class: "num" }, r.ms.toFixed(3)), h("td", null, r.op), h("td", null, BACKEND_LABELS[r.backend] || r.backend),
+    h("td", { class: "mono" }, `${(r.in || []).map(shapeText).join(" ")} → ${shapeText(r.out)}`),
+    h("td", { class: "mono muted" }, r.name)));
+  container.append(
+    h("h2", null, "Profile"),
+    h("p", { class: "muted" }, `Median run ${formatMs(report.total_ms)}; ${report.steps.length} steps, slowest first.`),
+    h("table", { class: "table", "data-testid": "profile-table" },
+      h("thead", null, h("tr", null, ["ms", "op", "backend", "inputs → output", "step"].map((t) => h("th", null, t)))),
+      h("tbody", null, rows)));
+}
+
+function shapeText(shape) {
+  if (shape == null) return "?";
+  if (shape.length && Array.isArray(shape[0])) return shape.map(shapeText).join(",");
+  return shape.length ? shape.join("×") : "scalar";
 }
