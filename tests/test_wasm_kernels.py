@@ -17,7 +17,7 @@ from smlens.backends.base import StepSpec
 from smlens.backends.wasm import WasmBackend
 from smlens.kernels import KERNELS
 from smlens.kernels.registry import bind_attrs
-from tests.helpers.kernels import run
+from helpers.kernels import run
 
 IN_PYODIDE = sys.platform == "emscripten"
 MODULE = Path(__file__).resolve().parents[1] / "web" / "kernels" / "wasm" / "smlens_kernels.wasm"
@@ -230,6 +230,15 @@ def test_binary(backend, op, xs, ys):
 
 
 @pytest.mark.pyodide
+def test_bias_add(backend):
+    rng = np.random.default_rng(4)
+    x, b = rnd(rng, 2, 5, 5, 24), rnd(rng, 24)
+    got, want = call(backend, "BiasAdd", [x, b], ())
+    close(got, want, rtol=1e-6, atol=0)
+    assert backend.kernel(spec_for("BiasAdd", [x, b], set(), data_format="NCHW")) is None
+
+
+@pytest.mark.pyodide
 @pytest.mark.parametrize("op", ["Relu", "Relu6"])
 def test_clamp(backend, op):
     x = (np.random.default_rng(1).standard_normal(1001) * 8).astype(F32)
@@ -286,3 +295,23 @@ def test_bad_shapes_get_a_clear_error(backend):
         pk.fn(rnd(rng, 1, 6, 6, 5))
     with pytest.raises(ExecutionError, match="4-D"):
         pk.fn(rnd(rng, 6, 6, 8))
+
+
+@pytest.mark.pyodide
+def test_dtype_unknown_at_plan_time(backend):
+    """Shape inference may leave an input's dtype unknown: float32 at run time runs on wasm, anything else on
+    the reference kernel."""
+    rng = np.random.default_rng(9)
+    a, b = rnd(rng, 3, 5), rnd(rng, 5, 4)
+    spec = spec_for("MatMul", [a, b], {1})
+    spec = StepSpec(spec.op, spec.attrs, (None, spec.in_dtypes[1]), (None, b.shape), spec.consts, spec.node)
+    pk = backend.kernel(spec)
+    assert pk is not None
+    close(pk.fn(a), a @ b)
+    a64 = a.astype(np.float64)
+    got = pk.fn(a64)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, a64 @ b.astype(np.float64), rtol=1e-6)
+    add = backend.kernel(StepSpec("AddV2", {"T": _f32t()}, (None, None), (None, None), {}, "add"))
+    i = np.arange(100, dtype=np.int32)
+    np.testing.assert_array_equal(add.fn(i, i), 2 * i)

@@ -80,7 +80,7 @@ def test_kernels_leave_memory_below_their_buffers_untouched():
     pytest.importorskip("wasmtime")
     from smlens.backends.wasm import WasmBackend
     from smlens.backends.wasm_runtime import WasmtimeKernels
-    from tests import test_wasm_kernels as t
+    import test_wasm_kernels as t
 
     kernels = WasmtimeKernels(MODULE)
     base = kernels._base

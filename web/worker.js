@@ -66,10 +66,10 @@ async function init(id) {
   } catch (err) {
     throw new Error(`the Python packages did not load (${String(err.message || err).split("\n").filter(Boolean).pop()})`);
   }
-  const info = JSON.parse(webapi.runtime_info());
   if (wasmKernels.ok) {
     wasmKernels.registered = pyodide.runPython("from smlens.backends import wasm\nwasm.register_in_pyodide()");
   }
+  const info = JSON.parse(webapi.runtime_info());
   info.wasm_kernels = wasmKernels;
   info.timings = { runtime_ms: t1 - t0, packages_ms: t2 - t1, import_ms: performance.now() - t2 };
   return info;

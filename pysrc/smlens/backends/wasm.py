@@ -23,7 +23,7 @@ NR = 8  # packed panel width (kernels.c NR)
 _SCRATCH_FLOATS = 1 << 18  # im2col block: 1 MiB of patches at a time
 HAS_SCALE, HAS_SHIFT, HAS_RES, RES_AFTER_ACT = 1, 2, 4, 8
 ACT_NONE, ACT_CLAMP, ACT_LEAKY = 0, 1, 2
-_BINARY = {"AddV2": 0, "Add": 0, "Sub": 1, "Mul": 2, "RealDiv": 3, "Maximum": 4, "Minimum": 5}
+_BINARY = {"AddV2": 0, "Add": 0, "BiasAdd": 0, "BiasAddV1": 0, "Sub": 1, "Mul": 2, "RealDiv": 3, "Maximum": 4, "Minimum": 5}
 _COMMUTATIVE = {0, 2, 4, 5}
 _SWAPPED = {1: 6, 3: 7}  # b - a, b / a
 
@@ -72,8 +72,9 @@ def _require(cond: bool) -> None:
 
 
 def _f32_inputs(spec: StepSpec, positions) -> None:
+    """float32 where the dtype is known at plan time (unknown ones are checked per run: `_prepared`)."""
     for i in positions:
-        _require(i < len(spec.in_dtypes) and spec.in_dtypes[i] is not None and np.dtype(spec.in_dtypes[i]) == F32)
+        _require(i < len(spec.in_dtypes) and (spec.in_dtypes[i] is None or np.dtype(spec.in_dtypes[i]) == F32))
 
 
 def _const(spec: StepSpec, i: int) -> np.ndarray:
@@ -195,12 +196,13 @@ def _runtime_inputs(captured: set[int]) -> Callable:
 
 def _prepared(fn_full: Callable, captured: set[int], spec: StepSpec) -> PreparedKernel:
     expand = _runtime_inputs(captured)
-    checked = spec.in_dtypes[0] is None
+    unknown = [i for i, d in enumerate(spec.in_dtypes) if d is None and i not in captured]
 
     def fn(*args):
         inputs = expand(args)
-        if checked and getattr(inputs[0], "dtype", None) != F32:  # unknown at plan time, not float32
-            return _numpy_reference(spec, inputs)
+        for i in unknown:  # dtype unknown at plan time and not float32 now: the reference kernel
+            if getattr(inputs[i], "dtype", None) != F32:
+                return _numpy_reference(spec, inputs)
         return fn_full(inputs)
     return PreparedKernel(fn=fn, captured=frozenset(captured))
 
@@ -507,6 +509,9 @@ def _make_pool(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
 def _make_binary(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
     _f32_inputs(spec, (0, 1))
     _require(len(spec.in_dtypes) == 2)
+    if spec.op in ("BiasAdd", "BiasAddV1"):  # channels-last: the bias repeats over the last axis
+        _require(_str(spec.attrs.get("data_format", "NHWC")) in ("NHWC", "NDHWC", "NWC"))
+        _require(spec.in_shapes[1] is None or len(spec.in_shapes[1]) == 1)
     code = _BINARY[spec.op]
     fn = be.k.fn("binary")
     np_fn = {0: np.add, 1: np.subtract, 2: np.multiply, 3: np.divide, 4: np.maximum, 5: np.minimum}[code]
@@ -519,6 +524,8 @@ def _make_binary(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
         if _suffix_period(b.shape, a.shape) is None and _suffix_period(a.shape, b.shape) is not None:
             op, big, small = (code if code in _COMMUTATIVE else _SWAPPED[code]), b, a
         m = _suffix_period(small.shape, big.shape)
+        if spec.op.startswith("BiasAdd") and (b.ndim != 1 or a.ndim < 2 or a.shape[-1] != b.shape[0]):
+            return _numpy_reference(spec, inputs)  # its error message
         if m is None or big.size < 64:
             with np.errstate(all="ignore"):
                 return np_fn(a, b)
