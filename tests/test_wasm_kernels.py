@@ -230,6 +230,27 @@ def test_binary(backend, op, xs, ys):
 
 
 @pytest.mark.pyodide
+@pytest.mark.parametrize("op,shape,pads,value", [
+    ("Pad", (1, 7, 6, 5), [[0, 0], [0, 1], [0, 1], [0, 0]], None),
+    ("Pad", (2, 3, 4, 9), [[0, 0], [2, 1], [3, 0], [0, 0]], None),
+    ("PadV2", (1, 5, 5, 3), [[0, 0], [1, 1], [2, 2], [0, 0]], -1.5),
+    ("Pad", (1, 4, 4, 3), [[0, 0], [0, 0], [0, 0], [0, 0]], None),
+])
+def test_pad(backend, op, shape, pads, value):
+    x = rnd(np.random.default_rng(len(shape)), *shape)
+    inputs = [x, np.array(pads, np.int32)] + ([np.array(value, F32)] if op == "PadV2" else [])
+    got, want = call(backend, op, inputs, tuple(range(1, len(inputs))))
+    np.testing.assert_array_equal(got, want)  # a copy
+
+
+@pytest.mark.pyodide
+def test_pad_declines_channel_padding(backend):
+    x = np.zeros((1, 4, 4, 3), F32)
+    pads = np.array([[0, 0], [1, 1], [1, 1], [0, 2]], np.int32)
+    assert backend.kernel(spec_for("Pad", [x, pads], {1})) is None
+
+
+@pytest.mark.pyodide
 def test_bias_add(backend):
     rng = np.random.default_rng(4)
     x, b = rnd(rng, 2, 5, 5, 24), rnd(rng, 24)

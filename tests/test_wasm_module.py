@@ -95,5 +95,6 @@ def test_kernels_leave_memory_below_their_buffers_untouched():
     t.test_binary(be, "Sub", (2, 7, 7, 24), (24,))
     t.test_mean(be, (3, 5, 6), [1], True)
     t.test_clamp(be, "Relu6")
+    t.test_pad(be, "Pad", (2, 3, 4, 9), [[0, 0], [2, 1], [3, 0], [0, 0]], None)
     after = np.frombuffer(bytes(kernels.memory.read(kernels._store, 0, base)), np.uint8)
     assert np.array_equal(after, pattern)

@@ -599,6 +599,35 @@ def _make_mean(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
     return _prepared(run, {1}, spec)
 
 
+def _make_pad(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
+    """Pad / PadV2 of the spatial dims of a 4-D float32 tensor (MobileNet's ZeroPadding2D)."""
+    _require(len(spec.in_dtypes) == (3 if spec.op == "PadV2" else 2))
+    pads = spec.consts.get(1)
+    _require(pads is not None and np.shape(pads) == (4, 2) and np.asarray(pads).dtype.kind == "i")
+    pads = np.asarray(pads).astype(np.int64)
+    _require(not pads[0].any() and not pads[3].any() and (pads >= 0).all())
+    value = 0.0
+    captured = {1}
+    if spec.op == "PadV2":
+        cv = spec.consts.get(2)
+        _require(cv is not None and np.size(cv) == 1 and np.asarray(cv).dtype == F32)
+        value, captured = float(np.asarray(cv).reshape(())), {1, 2}
+    (pt, pb), (pl, pr) = (int(v) for v in pads[1]), (int(v) for v in pads[2])
+    fn = be.k.fn("pad_hw")
+
+    def run(inputs: list):
+        x = _as_f32(inputs[0], spec.op)
+        if x.ndim != 4:
+            return _numpy_reference(spec, inputs)  # its error message
+        N, H, W, C = x.shape
+        with be.k.frame() as f:
+            out = f.out((N, H + pt + pb, W + pl + pr, C))
+            if out.array.size:
+                fn(f.arg(x), N, H, W, C, pt, pl, H + pt + pb, W + pl + pr, value, out.addr)
+        return out.array
+    return _prepared(run, captured, spec)
+
+
 _MAKERS = {
     "MatMul": _make_matmul, "_FusedMatMul": _make_matmul,
     "BatchMatMul": _make_batch_matmul, "BatchMatMulV2": _make_batch_matmul, "BatchMatMulV3": _make_batch_matmul,
@@ -607,6 +636,7 @@ _MAKERS = {
     "MaxPool": _make_pool, "AvgPool": _make_pool,
     "Relu": _make_clamp, "Relu6": _make_clamp,
     "Mean": _make_mean,
+    "Pad": _make_pad, "PadV2": _make_pad,
     **{name: _make_binary for name in _BINARY},
 }
 SUPPORTED_OPS = frozenset(_MAKERS)

@@ -342,6 +342,35 @@ void clamp(const float *x, int n, float lo, float hi, float *out) {
   if (i < n) store_n(out + i, wasm_f32x4_min(wasm_f32x4_max(load_n(x + i, n - i), l), h), n - i);
 }
 
+INLINE void fill(float *o, int n, float value) {
+  v128_t v = wasm_f32x4_splat(value);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(o + i, v);
+  for (; i < n; i++) o[i] = value;
+}
+
+/* out (N, OH, OW, C) = x (N, H, W, C) placed at (pt, pl), `value` elsewhere (Pad of the spatial dims). */
+EXPORT(pad_hw)
+void pad_hw(const float *x, int N, int H, int W, int C, int pt, int pl, int OH, int OW, float value, float *out) {
+  int row = OW * C, left = pl * C, right = (OW - pl - W) * C, n_in = W * C;
+  for (int n = 0; n < N; n++)
+    for (int oh = 0; oh < OH; oh++) {
+      float *o = out + ((long)n * OH + oh) * row;
+      int ih = oh - pt;
+      if (ih < 0 || ih >= H) {
+        fill(o, row, value);
+        continue;
+      }
+      const float *src = x + ((long)n * H + ih) * n_in;
+      fill(o, left, value);
+      o += left;
+      int i = 0;
+      for (; i + 4 <= n_in; i += 4) wasm_v128_store(o + i, wasm_v128_load(src + i));
+      for (; i < n_in; i++) o[i] = src[i];
+      fill(o + n_in, right, value);
+    }
+}
+
 /* x (M x N) -> out (N x M). */
 EXPORT(transpose2d)
 void transpose2d(const float *x, int M, int N, float *out) {
