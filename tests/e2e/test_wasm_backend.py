@@ -13,6 +13,7 @@ from test_ui import CORPUS, _shared_case, check_outputs, files_of, reference, ru
 
 def _run_with(app, tmp_path, case_dir, ref, run, backend: str, profile: bool = False) -> str:
     page = app.page
+    app.view("overview")  # the Run view is rebuilt for the model just opened
     app.view("run")
     for key, spec in run["inputs"].items():
         path = tmp_path / f"{key}.npy"
