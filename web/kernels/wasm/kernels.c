@@ -131,22 +131,28 @@ INLINE void tile(int K, const float *a0, const float *a1, const float *a2, const
  * res (may be null) has C's layout. */
 static void gemm_core(int M, int N, int K, const float *A, int lda, const float *Bp, float *C, int ldc,
                       const float *res, const Epi *e) {
-  /* Rows per block: the block of A stays in cache while every panel of B passes over it. */
+  /* Columns per block: their packed panels of B (K x nb floats) stay in L1 while every row of A passes
+   * over them (for MobileNet's small-K layers that is all of B, and C is written row by row); rows per
+   * block: the block of A stays in L2 while the block's panels pass over it. */
+  int nb = K > 0 ? (24576 / (K * 4)) & ~(NR - 1) : N;
+  if (nb < NR) nb = NR;
   int mb = K > 0 ? (32768 / K) & ~(MR - 1) : M;
   if (mb < MR) mb = MR;
-  for (int m0 = 0; m0 < M; m0 += mb) {
-    int m1 = m0 + mb < M ? m0 + mb : M;
-    for (int p = 0; p < N; p += NR) {
-      int nr = N - p < NR ? N - p : NR;
-      const float *b = Bp + (long)p * K;
+  for (int n0 = 0; n0 < N; n0 += nb) {
+    int n1 = n0 + nb < N ? n0 + nb : N;
+    for (int m0 = 0; m0 < M; m0 += mb) {
+      int m1 = m0 + mb < M ? m0 + mb : M;
       for (int m = m0; m < m1; m += MR) {
         int mr = m1 - m < MR ? m1 - m : MR;
         const float *a0 = A + (long)m * lda;
         const float *a1 = mr > 1 ? a0 + lda : a0;
         const float *a2 = mr > 2 ? a1 + lda : a1;
         const float *a3 = mr > 3 ? a2 + lda : a2;
-        const float *r = res ? res + (long)m * ldc + p : res;
-        tile(K, a0, a1, a2, a3, b, C + (long)m * ldc + p, ldc, r, p, mr, nr, e);
+        for (int p = n0; p < n1; p += NR) {
+          int nr = N - p < NR ? N - p : NR;
+          const float *r = res ? res + (long)m * ldc + p : res;
+          tile(K, a0, a1, a2, a3, Bp + (long)p * K, C + (long)m * ldc + p, ldc, r, p, mr, nr, e);
+        }
       }
     }
   }
