@@ -1,16 +1,20 @@
-"""Time signature runs with smlens and (when available) TensorFlow; print medians and the ratio.
+"""Time signature runs with smlens, onnxruntime (when installed and the case has an ONNX peer) and
+TensorFlow (when available); print medians and ratios, measured in one run on this machine.
 
-    python benchmarks/bench_run.py [--repeat N] [--profile] [--cases mobilenet_v2,keras_cnn]
+    python benchmarks/bench_run.py [--repeat N] [--profile] [--cases mobilenet_v2,keras_cnn] [--threads N]
 
 Cases: MobileNetV2 batch 1 and 4, keras_cnn, transformer_tiny (each skipped when its model is absent).
-TensorFlow runs in this interpreter when importable, else in a subprocess with /opt/tfvenv/bin/python
-when that exists, else it is skipped. --profile adds, per case, the kernels that take the most time.
-Project target: smlens <= 3x TensorFlow's CPU time for MobileNetV2 batch 1.
+smlens and onnxruntime run interleaved in this process (onnxruntime: pip install --no-deps --require-hashes
+-r benchmarks/requirements.txt); "smlens -passes" is smlens with every optional compiler pass off.
+TensorFlow runs in this interpreter when importable, else in a subprocess with the interpreter named by
+$SMLENS_TF_PYTHON, else it is skipped. Shared data: $SMLENS_SHARED, else ../shared beside the checkout (or beside a parent folder).
+--threads N pins onnxruntime's intra-op threads and (when set before start-up, as this script does by
+re-executing itself) OpenBLAS's; 0 keeps each library's default. --profile prints smlens's per-step profile.
+Project target: smlens <= 2x onnxruntime (median) for MobileNetV2 batch 1 and 4.
 """
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import os
 import subprocess
@@ -18,32 +22,65 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "pysrc"))
+ROOT = os.path.dirname(HERE)
 
-import smlens  # noqa: E402
 
-CORPUS_DIRS = [os.path.join(HERE, "..", "..", "shared", "corpus", "cases"), "/work/shared/corpus/cases",
-               os.path.join(HERE, "..", "tests", "data", "corpus"), os.path.join(HERE, "..", "tests", "data", "zoo_keras")]
-TF_PYTHON = "/opt/tfvenv/bin/python"
+def _shared() -> str:
+    """$SMLENS_SHARED, else the nearest `shared` folder beside the checkout or one of its parents."""
+    if os.environ.get("SMLENS_SHARED"):
+        return os.environ["SMLENS_SHARED"]
+    d = os.path.dirname(ROOT)
+    while True:
+        if os.path.isdir(os.path.join(d, "shared")):
+            return os.path.join(d, "shared")
+        if os.path.dirname(d) == d:
+            return os.path.join(os.path.dirname(ROOT), "shared")
+        d = os.path.dirname(d)
+
+
+SHARED = _shared()
 CASES = [("mobilenet_v2", "serving_default", 1), ("mobilenet_v2", "serving_default", 4),
          ("keras_cnn", "serving_default", 8), ("transformer_tiny", "serving_default", 1)]
+ONNX_PEERS = {"mobilenet_v2": os.path.join(SHARED, "peers", "mobilenet_v2", "onnx", "model.onnx")}
+CORPUS_DIRS = [os.path.join(SHARED, "corpus", "cases"), os.path.join(ROOT, "tests", "data", "corpus"),
+               os.path.join(ROOT, "tests", "data", "zoo_keras")]
+
+
+def _pin_threads() -> None:
+    """--threads N: OpenBLAS reads its thread count at load time, so re-execute with it set."""
+    if "--threads" not in sys.argv or os.environ.get("_SMLENS_BENCH_PINNED"):
+        return
+    n = sys.argv[sys.argv.index("--threads") + 1]
+    if n != "0":
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=n, _SMLENS_BENCH_PINNED="1")
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+_pin_threads()
+sys.path.insert(0, os.path.join(ROOT, "pysrc"))
+
+import numpy as np  # noqa: E402
+
+import smlens  # noqa: E402
+from smlens.runtime.options import CompileOptions  # noqa: E402
+from smlens.runtime.passes import OPTIONAL  # noqa: E402
+from smlens.runtime.plan import compile_signature  # noqa: E402
+from smlens.runtime.profile import format_report, profile_plan  # noqa: E402
 
 
 def find_model(case: str) -> str | None:
     """The case's model dir, preferring one whose variables are all there (shared corpus has the data)."""
     for root in CORPUS_DIRS:
         model = os.path.join(root, case, "model")
-        if os.path.isdir(model) and (not os.path.exists(os.path.join(model, "variables", "variables.index"))
-                                     or any(f.startswith("variables.data")
-                                            for f in os.listdir(os.path.join(model, "variables")))):
+        variables = os.path.join(model, "variables")
+        if os.path.isdir(model) and (not os.path.exists(os.path.join(variables, "variables.index"))
+                                     or any(f.startswith("variables.data") for f in os.listdir(variables))):
             return model
     return None
 
 
-def make_inputs(sig, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
+def make_inputs(sig, batch: int, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     out = {}
     for key, spec in sig.inputs.items():
@@ -60,121 +97,132 @@ def make_inputs(sig, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
     return out
 
 
-def time_smlens(sig, inputs: dict, repeat: int) -> tuple[float, float]:
-    t0 = time.perf_counter()
-    sig.plan()
-    sig(**inputs)  # first run: variable loading, init op
-    first = time.perf_counter() - t0
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        sig(**inputs)
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts)), first
+def smlens_runner(model: str, signature: str, inputs: dict, disabled=()):
+    sig = smlens.open(model).meta_graph().signatures[signature]
+    plan = compile_signature(sig, CompileOptions(frozenset(disabled), from_env=False))
+    plan.run(inputs)  # first run: variable loading, init op
+    return (lambda: plan.run(inputs)), plan
 
 
-def profile_smlens(sig, inputs: dict, runs: int = 3) -> list[tuple[str, float, int]]:
-    """(op type, ms per run, calls per run) of the kernels, slowest first (function calls excluded)."""
-    from smlens.runtime.executor import StaticProgram
-    plan = sig.plan()
-    programs = [plan.program] + [p.program for p in plan.runtime.functions._plans.values()]
-    spent: collections.Counter = collections.Counter()
-    calls: collections.Counter = collections.Counter()
-    saved = []
-    for prog in programs:
-        if not isinstance(prog, StaticProgram):
-            continue
-        saved.append((prog, prog.steps))
-        wrapped = []
-        for fn, ins, outs, frees, k in prog.steps:
-            op = prog.infos[k].op
-
-            def timed(*a, _fn=fn, _op=op):
-                t = time.perf_counter()
-                try:
-                    return _fn(*a)
-                finally:
-                    spent[_op] += time.perf_counter() - t
-                    calls[_op] += 1
-            wrapped.append((timed, ins, outs, frees, k))
-        prog.steps = wrapped
+def ort_runner(case: str, inputs: dict, threads: int):
+    path = ONNX_PEERS.get(case)
+    if path is None or not os.path.exists(path):
+        return None
     try:
-        for _ in range(runs):
-            sig(**inputs)
-    finally:
-        for prog, steps in saved:
-            prog.steps = steps
-    rows = [(op, t / runs * 1000, calls[op] // runs) for op, t in spent.items()
-            if op not in ("StatefulPartitionedCall", "PartitionedCall")]
-    return sorted(rows, key=lambda r: -r[1])
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    so = ort.SessionOptions()
+    if threads:
+        so.intra_op_num_threads = threads
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    feeds = {i.name: v for i, v in zip(sess.get_inputs(), inputs.values())}
+    sess.run(None, feeds)
+    return lambda: sess.run(None, feeds)
+
+
+def interleaved(runners: dict, repeat: int) -> dict:
+    """Median seconds per runner, the runners taking turns (so machine load hits them alike)."""
+    times: dict = {k: [] for k in runners}
+    for _ in range(repeat):
+        for k, fn in runners.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 _TF_SCRIPT = r"""
 import json, sys, time, numpy as np
 args = json.loads(sys.argv[1])
 import tensorflow as tf
+if args["threads"]:
+    tf.config.threading.set_intra_op_parallelism_threads(args["threads"])
 m = tf.saved_model.load(args["model"])
 fn = m.signatures[args["signature"]]
 data = np.load(args["inputs"], allow_pickle=False)
 inputs = {k: tf.constant(data[k]) for k in data.files}
-t0 = time.perf_counter(); fn(**inputs); first = time.perf_counter() - t0
+fn(**inputs)
 ts = []
 for _ in range(args["repeat"]):
     t = time.perf_counter(); r = fn(**inputs); [v.numpy() for v in r.values()]; ts.append(time.perf_counter() - t)
-print("RESULT " + json.dumps({"median": float(np.median(ts)), "first": first}))
+print("RESULT " + json.dumps({"median": float(np.median(ts))}))
 """
 
 
-def time_tf(model: str, signature: str, inputs: dict, repeat: int) -> float | None:
+def tf_python() -> str | None:
+    try:
+        import tensorflow  # noqa: F401
+        return sys.executable
+    except ImportError:
+        return os.environ.get("SMLENS_TF_PYTHON") or None
+
+
+def time_tf(model: str, signature: str, inputs: dict, repeat: int, threads: int) -> float | None:
+    python = tf_python()
+    if python is None:
+        return None
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "inputs.npz")
         np.savez(path, **inputs)
-        args = json.dumps({"model": model, "signature": signature, "inputs": path, "repeat": repeat})
-        try:
-            import tensorflow  # noqa: F401
-            python = sys.executable
-        except ImportError:
-            if not os.path.exists(TF_PYTHON):
-                return None
-            python = TF_PYTHON
+        args = json.dumps({"model": model, "signature": signature, "inputs": path, "repeat": repeat,
+                           "threads": threads})
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         proc = subprocess.run([python, "-c", _TF_SCRIPT, args], capture_output=True, text=True, env=env,
                               timeout=900)
-        for line in proc.stdout.splitlines():
-            if line.startswith("RESULT "):
-                return json.loads(line[7:])["median"]
-        sys.stderr.write(f"TensorFlow run failed for {model}:\n{proc.stderr[-2000:]}\n")
-        return None
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])["median"]
+    sys.stderr.write(f"TensorFlow run failed for {model}:\n{proc.stderr[-2000:]}\n")
+    return None
+
+
+def _ms(t: float | None) -> str:
+    return f"{t * 1e3:8.2f} ms" if t else "       -   "
+
+
+def _ratio(a: float, b: float | None) -> str:
+    return f"{a / b:5.2f}x" if b else "    -"
+
+
+def bench_case(case: str, signature: str, batch: int, a) -> None:
+    model = find_model(case)
+    if model is None:
+        print(f"{case}: skipped (no model with variable data under {SHARED} or tests/data)")
+        return
+    sig = smlens.open(model).meta_graph().signatures[signature]
+    inputs = make_inputs(sig, batch)
+    ours, plan = smlens_runner(model, signature, inputs)
+    runners = {"smlens": ours, "smlens -passes": smlens_runner(model, signature, inputs, OPTIONAL)[0]}
+    ort = None if a.no_ort else ort_runner(case, inputs, a.threads)
+    if ort is not None:
+        runners["onnxruntime"] = ort
+    t = interleaved(runners, a.repeat)
+    tf_t = None if a.no_tf else time_tf(model, signature, inputs, a.repeat, a.threads)
+    s, ort_t = t["smlens"], t.get("onnxruntime")
+    print(f"{case:16s} b{batch:<2d} smlens {_ms(s)} ({plan.num_steps} steps) | -passes {_ms(t['smlens -passes'])}"
+          f" | onnxruntime {_ms(ort_t)} | TF {_ms(tf_t)} | smlens/ort {_ratio(s, ort_t)}"
+          f" | smlens/TF {_ratio(s, tf_t)}", flush=True)
+    if a.profile:
+        print(format_report(profile_plan(plan, inputs, runs=3), top=a.profile_top))
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--repeat", type=int, default=10)
+    p.add_argument("--repeat", type=int, default=20)
+    p.add_argument("--threads", type=int, default=0)
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--profile_top", type=int, default=12)
     p.add_argument("--no-tf", action="store_true")
+    p.add_argument("--no-ort", action="store_true")
     p.add_argument("--cases", default="", help="comma-separated case names (default: all)")
     a = p.parse_args()
     wanted = set(filter(None, a.cases.split(",")))
-    rows = []
+    print(f"threads: {a.threads or 'library defaults'}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"
+          f"; repeat {a.repeat} (medians)")
     for case, signature, batch in CASES:
-        if wanted and case not in wanted:
-            continue
-        model = find_model(case)
-        if model is None:
-            print(f"{case}: skipped (no model with variable data)")
-            continue
-        sig = smlens.open(model).meta_graph().signatures[signature]
-        inputs = make_inputs(sig, batch)
-        ours, first = time_smlens(sig, inputs, a.repeat)
-        tf_t = None if a.no_tf else time_tf(model, signature, inputs, a.repeat)
-        ratio = f"{ours / tf_t:6.2f}x" if tf_t else "     -"
-        tf_ms = f"{tf_t * 1000:9.2f}" if tf_t else "        -"
-        rows.append(f"{case:18s} batch {batch:<3d} smlens {ours * 1000:9.2f} ms  TF {tf_ms} ms  ratio {ratio}"
-                    f"  (first run {first * 1000:.0f} ms, {sig.plan().num_steps} top-level steps)")
-        print(rows[-1], flush=True)
-        if a.profile:
-            for op, ms, n in profile_smlens(sig, inputs)[:8]:
-                print(f"    {op:28s} {ms:9.2f} ms  x{n}")
+        if not wanted or case in wanted:
+            bench_case(case, signature, batch, a)
 
 
 if __name__ == "__main__":

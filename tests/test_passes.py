@@ -8,7 +8,7 @@ import pytest
 from smlens.runtime.options import CompileOptions
 from smlens.runtime.passes import OPTIONAL
 from smlens.runtime.plan import compile_signature
-from test_runtime import F32, RES, Func, Shape, const, function, model, node, open_model, placeholder, sig
+from test_runtime import F32, I32, RES, Func, Shape, const, function, model, node, open_model, placeholder, sig
 
 pytestmark = pytest.mark.pyodide
 RNG = np.random.default_rng(7)
@@ -200,3 +200,63 @@ def test_env_disables_passes(monkeypatch):
     monkeypatch.setenv("SMLENS_DISABLE_PASSES", "fold_bn,fuse_epilogue")
     s = open_model(_conv_bn_graph("Relu")).meta_graph().signatures["s"]
     assert "_FusedConv2D" not in _ops(s.plan())
+
+
+@pytest.mark.parametrize("conv_op", ["Conv2D", "DepthwiseConv2dNative"])
+def test_fold_pad_into_conv(conv_op):
+    w = RNG.standard_normal((3, 3, 4, 1 if conv_op != "Conv2D" else 6)).astype(np.float32)
+    nodes = [placeholder("x", F32, (1, 7, 7, 4)), const("w", w),
+             const("p", np.array([[0, 0], [0, 1], [1, 1], [0, 0]], np.int32)),
+             node("pad", "Pad", "x", "p", T=F32, Tpaddings=I32),
+             node("conv", conv_op, "pad", "w", T=F32, strides=[1, 2, 2, 1], padding="VALID"),
+             node("act", "Relu", "conv", T=F32)]
+    files = model(nodes, {"s": sig({"x": ("x:0", F32, (1, 7, 7, 4))}, {"y": ("act:0", F32)})})
+    on, off = _plans(files, ["fold_pad"])
+    fused = "_FusedConv2D" if conv_op == "Conv2D" else "_FusedDepthwiseConv2dNative"
+    assert _ops(on) == [fused] and _ops(off) == ["Pad", fused]
+    r = _same(on, off, x=RNG.standard_normal((1, 7, 7, 4)).astype(np.float32))
+    assert r["y"].shape[1:3] == (3, 4)
+
+
+def test_fold_pad_keeps_nonzero_pad():
+    nodes = [placeholder("x", F32, (1, 5, 5, 2)), const("w", np.ones((2, 2, 2, 2), np.float32)),
+             const("p", np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32)), const("c", np.float32(3)),
+             node("pad", "PadV2", "x", "p", "c", T=F32, Tpaddings=I32),
+             node("conv", "Conv2D", "pad", "w", T=F32, strides=[1, 1, 1, 1], padding="VALID")]
+    files = model(nodes, {"s": sig({"x": ("x:0", F32, (1, 5, 5, 2))}, {"y": ("conv:0", F32)})})
+    on, _ = _plans(files, [])
+    assert _ops(on) == ["PadV2", "Conv2D"]
+
+
+def test_inlining_is_bounded(monkeypatch):
+    """f_k calls f_{k-1} twice: fully inlined it would be 2^k steps; the budget keeps calls beyond it."""
+    from smlens.runtime import compiler
+    monkeypatch.setattr(compiler, "MAX_INLINED_STEPS", 40)
+    fs = [function("f0", [("a", F32)], [("out", F32)], [node("n", "Neg", "a", T=F32)], {"out": "n:y:0"})]
+    for k in range(1, 12):
+        fs.append(function(f"f{k}", [("a", F32)], [("out", F32)],
+                           [node("c1", "PartitionedCall", "a", f=Func(f"f{k - 1}"), Tin=[F32], Tout=[F32]),
+                            node("c2", "PartitionedCall", "c1:output:0", f=Func(f"f{k - 1}"), Tin=[F32],
+                                 Tout=[F32])], {"out": "c2:output:0"}))
+    nodes = [placeholder("x", F32, (2,)),
+             node("call", "PartitionedCall", "x", f=Func("f11"), Tin=[F32], Tout=[F32])]
+    files = model(nodes, {"s": sig({"x": ("x:0", F32, (2,))}, {"y": ("call:0", F32)})}, fs)
+    plan = compile_signature(open_model(files).meta_graph().signatures["s"], CompileOptions(from_env=False))
+    assert len(plan.program) < 200 and "PartitionedCall" in _ops(plan)
+    np.testing.assert_array_equal(plan.run({"x": np.float32([1, -2])})["y"], [1, -2])  # 2^11 negations
+
+
+def test_fused_bias_of_wrong_length_names_the_node():
+    from smlens.errors import ExecutionError
+    nodes = [placeholder("x", F32, (1, 4, 4, 2)), placeholder("b", F32, (3,)),
+             const("w", np.ones((1, 1, 2, 5), np.float32)),
+             node("conv", "Conv2D", "x", "w", T=F32, strides=[1, 1, 1, 1], padding="VALID"),
+             node("ba", "BiasAdd", "conv", "b", T=F32), node("act", "Relu", "ba", T=F32)]
+    files = model(nodes, {"s": sig({"x": ("x:0", F32, (1, 4, 4, 2)), "b": ("b:0", F32, (3,))},
+                                   {"y": ("act:0", F32)})})
+    for disabled in ([], ["fuse_epilogue"]):
+        plan = compile_signature(open_model(files).meta_graph().signatures["s"],
+                                 CompileOptions(frozenset(disabled), from_env=False))
+        with pytest.raises(ExecutionError, match="'conv'|'ba'") as e:
+            plan.run({"x": np.ones((1, 4, 4, 2), np.float32), "b": np.ones(3, np.float32)})
+        assert "bias" in str(e.value)

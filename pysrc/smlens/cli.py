@@ -95,9 +95,21 @@ def cmd_run(a: argparse.Namespace) -> str:
                                               else str(v.dtype), "shape": list(v.shape),
                                               "values": values_json(v)}
                    for k, v in results.items()}
-        return json.dumps({"signature": sig.key, "seconds": elapsed, "outputs": outputs,
-                           "saved": saved}, indent=2) + "\n"
-    return run_inputs.format_run_output(results, sig, saved=saved)
+        doc = {"signature": sig.key, "seconds": elapsed, "outputs": outputs, "saved": saved}
+        if getattr(a, "profile", False):
+            doc["profile"] = _profile(sig, feeds, a)
+        return json.dumps(doc, indent=2) + "\n"
+    text = run_inputs.format_run_output(results, sig, saved=saved)
+    if getattr(a, "profile", False):
+        from .runtime.profile import format_report
+        text += "\n" + format_report(_profile(sig, feeds, a), top=a.profile_top) + "\n"
+    return text
+
+
+def _profile(sig, feeds: dict, a: argparse.Namespace) -> dict:
+    """`run --profile`: per-step times (op, backend, shapes), slowest first, and the pass summary."""
+    from .runtime.profile import profile_plan
+    return profile_plan(sig.plan(), feeds, runs=max(1, a.profile_runs))
 
 
 def cmd_ops(a: argparse.Namespace) -> str:
@@ -135,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--outdir", help="write each output to <outdir>/<key>.npy")
     r.add_argument("--overwrite", action="store_true")
     r.add_argument("--json", action="store_true")
+    r.add_argument("--profile", action="store_true",
+                   help="also time every step (op, backend, shapes; slowest first) and list the compiler passes")
+    r.add_argument("--profile_runs", type=int, default=5, help="runs timed by --profile (median)")
+    r.add_argument("--profile_top", type=int, default=30, help="steps listed by --profile (text output)")
     r.set_defaults(func=cmd_run)
 
     i = sub.add_parser("inspect", help="like `python -m tensorflow.python.tools.inspect_checkpoint`")

@@ -17,6 +17,10 @@ from .formats.table import MAGIC as TABLE_MAGIC
 from .proto import checkpoint_pb2, graph_pb2, saved_model_pb2
 from .sources import DirSource, Source, SubSource, display_path
 
+# How signatures and named tensors are compiled into plans: the runtime is a layer above this module, so
+# the package root installs it here (smlens/__init__.py: runtime.plan.compile_signature / compile_names).
+PLANNER: dict = {}
+
 
 @dataclass
 class TensorSpec:
@@ -60,8 +64,7 @@ class Signature:
 
     def plan(self):
         if self._plan is None:
-            from .runtime.plan import compile_signature
-            self._plan = compile_signature(self)
+            self._plan = PLANNER["signature"](self)
         return self._plan
 
     def __call__(self, **inputs: Any) -> dict[str, np.ndarray]:
@@ -94,7 +97,7 @@ class MetaGraph:
         values of `fetches` (['probs:0', ...]; 'node' means 'node:0'), in order. `targets` names nodes run
         for their side effects only. For graphs without signatures (frozen GraphDef, `.meta`), and any
         tensor of a SavedModel graph. Plans are compiled once per (feeds, fetches, targets)."""
-        from .runtime.plan import compile_names
+        compile_names = PLANNER["names"]
         if isinstance(fetches, str) or isinstance(targets, str):
             raise InputError("fetches and targets are lists of names")
         names = tuple(sorted(feeds))

@@ -13,6 +13,8 @@ NumPy reference kernels in `kernels/nn_ops.py` implement:
     "FusedBatchNorm" (4 args: scale, offset, mean, variance; with attr `epsilon`),
     "Relu", "Relu6", "Elu", "LeakyRelu" (attr `leakyrelu_alpha`), "Sigmoid", "Tanh",
     "GeluExact", "GeluApproximate".
+  smlens extension: `_FusedDepthwiseConv2dNative` may also carry `padding: "EXPLICIT"` with
+  `explicit_paddings` (as DepthwiseConv2dNative does): the fold_pad pass moves a zero Pad there.
 
 Tensors: a host backend (`host = True`: numpy, wasm) reads and writes numpy arrays in place, so no
 transfer is needed between host backends. A device backend (webgpu) holds `DeviceTensor`s; the placement

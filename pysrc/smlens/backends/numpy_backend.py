@@ -1,12 +1,12 @@
 """The NumPy backend: the reference kernels of `kernels/` (the fallback every step can run on)."""
 from __future__ import annotations
 
-from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..kernels import KERNELS
+from ..kernels.registry import Buffers, prepare, takes_buffers
 from .base import PreparedKernel, StepSpec
 
 
@@ -18,7 +18,10 @@ class NumpyBackend:
         opspec = KERNELS.get(spec.op)
         if opspec is None or opspec.needs_ctx:
             return None
-        return PreparedKernel(prepare(opspec, spec.attrs, len(spec.in_dtypes)))
+        attrs = spec.attrs
+        if _takes_buffers(opspec):  # per-step scratch/output arrays, reused once their result is dead
+            attrs = {**attrs, "buffers": Buffers()}
+        return PreparedKernel(prepare(opspec, attrs, len(spec.in_dtypes)))
 
     def upload(self, array: np.ndarray) -> Any:
         return array
@@ -30,31 +33,14 @@ class NumpyBackend:
         return None
 
 
-def prepare(opspec, bound: dict, n_inputs: int, ctx: Any = None) -> Callable:
-    """The kernel with its attrs (and OpContext) bound, called with the flat input values."""
-    fn = opspec.fn
-    if ctx is not None:
-        fn = partial(fn, ctx, **bound) if bound else partial(fn, ctx)
-    elif bound:
-        fn = partial(fn, **bound)
-    if any(i.startswith("*") for i in opspec.inputs):
-        fn = grouping(fn, opspec, n_inputs, bound)
-    return fn
+_TAKES_BUFFERS: dict = {}
 
 
-def grouping(fn: Callable, opspec, n: int, attrs: dict) -> Callable:
-    """Wrap a kernel with list inputs so it can be called with the flat input values. Raises ValueError
-    when the attrs and the input count disagree."""
-    pattern = opspec.split_inputs(list(range(n)), attrs)
-    used = [i for p in pattern if p is not None for i in (p if isinstance(p, list) else [p])]
-    if used != list(range(n)) and len(used) > n:
-        raise ValueError(f"it has {n} inputs, its attrs say {len(used)}")
-    plan = tuple(pattern)
-
-    def call(*args):
-        return fn(*[[args[j] for j in p] if p.__class__ is list else (None if p is None else args[p])
-                    for p in plan])
-    return call
+def _takes_buffers(opspec) -> bool:
+    r = _TAKES_BUFFERS.get(opspec.op_type)
+    if r is None:
+        r = _TAKES_BUFFERS[opspec.op_type] = takes_buffers(opspec.fn)
+    return r
 
 
 NUMPY = NumpyBackend()

@@ -21,7 +21,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .. import dtypes
 from ..errors import ExecutionError, UnsupportedError
-from .registry import REQUIRED, op
+from .registry import Buffers, REQUIRED, op
 from .special_functions import erf
 
 _PATCH_BLOCK_BYTES = 384 << 10  # im2col block size: about what stays in a core's L2 cache ...
@@ -65,6 +65,10 @@ def _lowest(dtype: np.dtype):
 def _guard_size(nelems: int, itemsize: int, what: str) -> None:
     if nelems * itemsize > _MAX_BYTES:
         raise ExecutionError(f"{what} would need {nelems * itemsize / 2**30:.1f} GiB; refusing")
+
+
+def _empty(buffers: "Buffers | None", key: str, shape: tuple, dtype) -> np.ndarray:
+    return np.empty(shape, dtype) if buffers is None else buffers.get(key, tuple(shape), np.dtype(dtype))
 
 
 # --------------------------------------------------------------------------- matmul, einsum
@@ -154,11 +158,11 @@ def _const_row(dtype: np.dtype, value) -> np.ndarray:
     return row
 
 
-def _clamp(x: np.ndarray, lo, hi) -> np.ndarray:
-    """max(x, lo) then min(., hi) (either bound may be None) into a new array, NaN propagating.
-    NumPy's maximum/minimum against a scalar take a slow non-SIMD loop; against an array row they
-    are 2-3x faster, so large contiguous inputs are processed as rows of _ROW elements."""
-    out = np.empty_like(x)
+def _clamp(x: np.ndarray, lo, hi, out: np.ndarray | None = None) -> np.ndarray:
+    """max(x, lo) then min(., hi) (either bound may be None) into a new array (or `out`, which may be x),
+    NaN propagating. NumPy's maximum/minimum against a scalar take a slow non-SIMD loop; against an
+    array row they are 2-3x faster, so large contiguous inputs are processed as rows of _ROW elements."""
+    out = np.empty_like(x) if out is None else out
     if x.size < _ROW or not x.flags.c_contiguous:
         src = x
         for fn, v in ((np.maximum, lo), (np.minimum, hi)):
@@ -302,7 +306,8 @@ def bias_add_v1(value, bias, *, T):
 def _apply_fused(y: np.ndarray, fused_ops: Sequence[str], args: list, epsilon: float,
                  leakyrelu_alpha: float, channel_axis: int) -> np.ndarray:
     """The post-ops of _FusedMatMul/_FusedConv2D/_FusedDepthwiseConv2dNative, in order, on `y`
-    (already in its working dtype)."""
+    (already in its working dtype, and a fresh array the kernel owns: bias, residual and clipping
+    activations are applied in place)."""
     args = [_work(np.asarray(a)).astype(y.dtype, copy=False) for a in args]
     shape = (-1,) + (1,) * (y.ndim - 1 - channel_axis)
 
@@ -313,30 +318,43 @@ def _apply_fused(y: np.ndarray, fused_ops: Sequence[str], args: list, epsilon: f
 
     for name in fused_ops:
         if name == "BiasAdd":
-            y = y + take(1, name)[0].reshape(shape)
+            bias = take(1, name)[0]
+            if bias.ndim != 1 or bias.shape[0] != y.shape[channel_axis]:
+                raise ExecutionError(f"fused BiasAdd: bias of shape {bias.shape} does not match the "
+                                     f"{y.shape[channel_axis]} channels of the result {y.shape}")
+            y = _add_into(y, bias.reshape(shape))
         elif name == "Add":
-            y = y + take(1, name)[0]
+            y = _add_into(y, take(1, name)[0])
         elif name == "FusedBatchNorm":
             scale, offset, mean, var = (a.reshape(shape) for a in take(4, name))
             factor = scale / np.sqrt(var + y.dtype.type(epsilon))
             y = (y - mean) * factor + offset
-        elif name == "Relu":
-            y = _relu(y)
-        elif name == "Relu6":
-            y = _relu6(y)
-        elif name == "Elu":
-            y = _elu(y)
-        elif name == "LeakyRelu":
-            y = _leaky_relu(y, leakyrelu_alpha)
-        elif name == "Sigmoid":
-            y = _sigmoid(y)
-        elif name == "Tanh":
-            y = np.tanh(y)
-        elif name in ("GeluExact", "GeluApproximate"):
-            y = _gelu(y, name == "GeluExact")
+        elif name in ("Relu", "Relu6"):
+            y = _clamp(y, 0, 6 if name == "Relu6" else None, out=y if y.flags.writeable else None)
         else:
-            raise UnsupportedError(f"fused op {name!r} is not supported")
+            y = _activation(name, y, leakyrelu_alpha)
     return y
+
+
+def _add_into(y: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """y + a, in y's buffer when the broadcast result has y's shape."""
+    if y.flags.writeable and np.broadcast_shapes(y.shape, a.shape) == y.shape:
+        return np.add(y, a, out=y)
+    return y + a
+
+
+def _activation(name: str, y: np.ndarray, leakyrelu_alpha: float) -> np.ndarray:
+    if name == "Elu":
+        return _elu(y)
+    if name == "LeakyRelu":
+        return _leaky_relu(y, leakyrelu_alpha)
+    if name == "Sigmoid":
+        return _sigmoid(y)
+    if name == "Tanh":
+        return np.tanh(y, out=y) if y.flags.writeable else np.tanh(y)
+    if name in ("GeluExact", "GeluApproximate"):
+        return _gelu(y, name == "GeluExact")
+    raise UnsupportedError(f"fused op {name!r} is not supported")
 
 
 _FUSED_ATTRS = {"num_args": REQUIRED, "fused_ops": [], "epsilon": 0.0001, "leakyrelu_alpha": 0.2, "T": REQUIRED}
@@ -425,20 +443,22 @@ def _explicit_pairs(explicit_paddings, data_format: str, nspatial: int):
     return spatial
 
 
-def _pad_spatial(x: np.ndarray, pads) -> np.ndarray:
-    """Zero-pad the spatial dims of a channels-last array (returns x itself when no padding)."""
+def _pad_spatial(x: np.ndarray, pads, buffers: Buffers | None = None) -> np.ndarray:
+    """Zero-pad the spatial dims of a channels-last array (returns x itself when no padding). With
+    `buffers`, the padded array is reused (its border stays zero; the interior is overwritten)."""
     if not any(b or a for b, a in pads):
         return np.ascontiguousarray(x)
     shape = (x.shape[0],) + tuple(n + b + a for n, (b, a) in zip(x.shape[1:-1], pads)) + (x.shape[-1],)
     _guard_size(math.prod(shape), x.itemsize, "padded input")
-    xp = np.zeros(shape, x.dtype)
+    key = f"pad{pads}"
+    xp = np.zeros(shape, x.dtype) if buffers is None else buffers.get(key, shape, x.dtype, zero=True)
     xp[(slice(None),) + tuple(slice(b, b + n) for n, (b, _) in zip(x.shape[1:-1], pads))] = x
     return xp
 
 
 # --------------------------------------------------------------------------- convolution
 
-def _conv_forward(x, w, strides, dilations, pads, outs) -> np.ndarray:
+def _conv_forward(x, w, strides, dilations, pads, outs, buffers: Buffers | None = None) -> np.ndarray:
     """Channels-last N-D convolution. x (N, *S, C), w (*K, Cg, O) with C = G * Cg groups."""
     N, C = x.shape[0], x.shape[-1]
     K, Cg, O = w.shape[:len(outs)], w.shape[-2], w.shape[-1]
@@ -450,7 +470,7 @@ def _conv_forward(x, w, strides, dilations, pads, outs) -> np.ndarray:
     _guard_size(N * math.prod(outs) * O, x.itemsize, "convolution output")
     if N * math.prod(outs) == 0 or O == 0:
         return np.zeros((N, *outs, O), x.dtype)
-    xp = _pad_spatial(x, pads)
+    xp = _pad_spatial(x, pads, buffers)
     kp = math.prod(K)
     wm = w.reshape(kp * Cg, O) if G == 1 else \
         w.reshape(kp, Cg, G, O // G).transpose(2, 0, 1, 3).reshape(G, kp * Cg, O // G)
@@ -469,7 +489,9 @@ def _conv_forward(x, w, strides, dilations, pads, outs) -> np.ndarray:
     if all(k == 1 for k in K):  # 1x1: the (strided) input itself is the patch matrix
         sl = tuple(slice(0, s * (o - 1) + 1, s) for s, o in zip(strides, outs))
         xs = xp[(slice(None),) + sl]
-        return matmul(xs.reshape(-1, C)).reshape(N, *outs, O)
+        out = _empty(buffers, "out", (N, *outs, O), x.dtype)
+        matmul(xs.reshape(-1, C), out.reshape(-1, O))
+        return out
     sN, sC = xp.strides[0], xp.strides[-1]
     sS = xp.strides[1:-1]
     view = as_strided(xp, (N, *outs, *K, C),
@@ -480,8 +502,8 @@ def _conv_forward(x, w, strides, dilations, pads, outs) -> np.ndarray:
     per_row = math.prod(outs[1:])
     rows = max(_PATCH_BLOCK_BYTES // max(1, per_row * kp * C * x.itemsize), -(-_MIN_PATCH_ROWS // per_row))
     rows = max(1, min(outs[0], rows))
-    buf = np.empty((rows * per_row, kp * C), x.dtype)
-    out = np.empty((N, *outs, O), x.dtype)
+    buf = _empty(buffers, "patches", (rows * per_row, kp * C), x.dtype)
+    out = _empty(buffers, "out", (N, *outs, O), x.dtype)
     for n in range(N):
         out_n = out[n].reshape(-1, O)
         for r in range(0, outs[0], rows):
@@ -527,7 +549,19 @@ def _conv_backprop_input(dy, w, in_shape, strides, dilations, pads) -> np.ndarra
     return dxp[(slice(None),) + crop]
 
 
-def _depthwise_forward(x, w, strides, dilations, pads, outs) -> np.ndarray:
+def _tiled_filter(w: np.ndarray, OW: int, buffers: Buffers | None) -> np.ndarray:
+    """The (KH, KW, OW*C) filter of the merged (ow, c) depthwise loop, kept by the step for a constant
+    filter (the same array object at every call)."""
+    memo = buffers.memo.get("tiled") if buffers is not None else None
+    if memo is not None and memo[0] is w and memo[1] == OW:
+        return memo[2]
+    wt = np.tile(w[:, :, :, 0], (1, 1, OW))
+    if buffers is not None:
+        buffers.memo["tiled"] = (w, OW, wt)
+    return wt
+
+
+def _depthwise_forward(x, w, strides, dilations, pads, outs, buffers: Buffers | None = None) -> np.ndarray:
     """Channels-last 2-D depthwise convolution. x (N, H, W, C), w (KH, KW, C, M) -> (N, OH, OW, C*M)."""
     N, C = x.shape[0], x.shape[-1]
     KH, KW, Cw, Mult = w.shape
@@ -537,17 +571,20 @@ def _depthwise_forward(x, w, strides, dilations, pads, outs) -> np.ndarray:
     _guard_size(N * OH * OW * C * Mult, x.itemsize, "depthwise convolution output")
     if N * OH * OW * C * Mult == 0:
         return np.zeros((N, OH, OW, C * Mult), x.dtype)
-    xp = _pad_spatial(x, pads)
+    xp = _pad_spatial(x, pads, buffers)
     sN, sH, sW, sC = xp.strides
     (sh, sw), (dh, dw) = strides, dilations
     if Mult == 1 and sw == 1:
         # Merge (ow, c): at width stride 1 they form one contiguous run of OW*C elements per row.
         view = as_strided(xp, (N, OH, KH, KW, OW * C), (sN, sH * sh, sH * dh, sW * dw, sC), writeable=False)
-        wt = np.tile(w[:, :, :, 0], (1, 1, OW))
-        return np.einsum("nhijm,ijm->nhm", view, wt).reshape(N, OH, OW, C)
+        wt = _tiled_filter(w, OW, buffers)
+        out = _empty(buffers, "out", (N, OH, OW, C), x.dtype)
+        np.einsum("nhijm,ijm->nhm", view, wt, out=out.reshape(N, OH, OW * C))
+        return out
     view = as_strided(xp, (N, OH, OW, KH, KW, C), (sN, sH * sh, sW * sw, sH * dh, sW * dw, sC), writeable=False)
     if Mult == 1:
-        return np.einsum("nhwijc,ijc->nhwc", view, w[:, :, :, 0])
+        out = _empty(buffers, "out", (N, OH, OW, C), x.dtype)
+        return np.einsum("nhwijc,ijc->nhwc", view, w[:, :, :, 0], out=out)
     return np.einsum("nhwijc,ijcm->nhwcm", view, w).reshape(N, OH, OW, C * Mult)
 
 
@@ -569,21 +606,42 @@ class _ConvSetup:
     def restore(self, y: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(y.transpose(self.perms[1])) if self.perms else y
 
+    def with_input(self, x) -> "_ConvSetup":
+        """The same geometry for another input of the same shape."""
+        other = object.__new__(_ConvSetup)
+        other.__dict__.update(self.__dict__)
+        other.x = x.transpose(self.perms[0]) if self.perms else x
+        return other
+
+
+def _setup(x, w, nspatial, strides, padding, explicit_paddings, data_format, dilations, op_name,
+           buffers: Buffers | None) -> _ConvSetup:
+    """The conv geometry; a step's Buffers remembers it per input shape (the attrs are the step's)."""
+    key = ("conv", x.shape, w.shape)
+    setup = buffers.memo.get(key) if buffers is not None else None
+    if setup is not None:
+        return setup.with_input(x)
+    setup = _ConvSetup(x, w.shape[:nspatial], nspatial, strides, padding, explicit_paddings, data_format,
+                       dilations, op_name)
+    if buffers is not None:
+        buffers.memo[key] = setup.with_input(x)
+        buffers.memo[key].x = None  # never keep an input alive (it would block its producer's buffer reuse)
+    return setup
+
 
 def _conv(x, filter, nspatial, strides, padding, explicit_paddings, data_format, dilations, op_name,
-          depthwise=False):
+          depthwise=False, buffers: Buffers | None = None):
     x = np.asarray(x)
     w = np.asarray(filter)
     if w.ndim != nspatial + 2:
         raise ExecutionError(f"{op_name}: filter must be {nspatial + 2}-D, got shape {w.shape}")
-    setup = _ConvSetup(x, w.shape[:nspatial], nspatial, strides, padding, explicit_paddings, data_format,
-                       dilations, op_name)
+    setup = _setup(x, w, nspatial, strides, padding, explicit_paddings, data_format, dilations, op_name, buffers)
     xw = _work(setup.x)
     ww = _work(w).astype(xw.dtype, copy=False)
     if depthwise:
-        y = _depthwise_forward(xw, ww, setup.strides, setup.dilations, setup.pads, setup.outs)
+        y = _depthwise_forward(xw, ww, setup.strides, setup.dilations, setup.pads, setup.outs, buffers)
     else:
-        y = _conv_forward(xw, ww, setup.strides, setup.dilations, setup.pads, setup.outs)
+        y = _conv_forward(xw, ww, setup.strides, setup.dilations, setup.pads, setup.outs, buffers)
     return y, setup
 
 
@@ -592,17 +650,18 @@ _CONV2D_ATTRS = {"strides": REQUIRED, "padding": REQUIRED, "explicit_paddings": 
 
 
 @op("Conv2D", inputs=["input", "filter"], attrs=dict(_CONV2D_ATTRS))
-def conv2d(input, filter, *, strides, padding, explicit_paddings, data_format, dilations, T):
-    y, setup = _conv(input, filter, 2, strides, padding, explicit_paddings, data_format, dilations, "Conv2D")
+def conv2d(input, filter, *, strides, padding, explicit_paddings, data_format, dilations, T, buffers=None):
+    y, setup = _conv(input, filter, 2, strides, padding, explicit_paddings, data_format, dilations, "Conv2D",
+                     buffers=buffers)
     return _finish(setup.restore(y), input.dtype, T)
 
 
 @op("_FusedConv2D", inputs=["input", "filter", "*args:num_args", "*host_args"],
     attrs={**_CONV2D_ATTRS, **_FUSED_ATTRS})
 def fused_conv2d(input, filter, args, host_args, *, strides, padding, explicit_paddings, data_format,
-                 dilations, T, num_args, fused_ops, epsilon, leakyrelu_alpha):
+                 dilations, T, num_args, fused_ops, epsilon, leakyrelu_alpha, buffers=None):
     y, setup = _conv(input, filter, 2, strides, padding, explicit_paddings, data_format, dilations,
-                     "_FusedConv2D")
+                     "_FusedConv2D", buffers=buffers)
     y = _apply_fused(y, fused_ops, list(args), epsilon, leakyrelu_alpha, y.ndim - 1)
     return _finish(setup.restore(y), input.dtype, T)
 
@@ -620,18 +679,20 @@ _DW_ATTRS = {"strides": REQUIRED, "padding": REQUIRED, "explicit_paddings": [], 
 
 
 @op("DepthwiseConv2dNative", inputs=["input", "filter"], attrs=dict(_DW_ATTRS))
-def depthwise_conv2d_native(input, filter, *, strides, padding, explicit_paddings, data_format, dilations, T):
+def depthwise_conv2d_native(input, filter, *, strides, padding, explicit_paddings, data_format, dilations, T,
+                            buffers=None):
     y, setup = _conv(input, filter, 2, strides, padding, explicit_paddings, data_format, dilations,
-                     "DepthwiseConv2dNative", depthwise=True)
+                     "DepthwiseConv2dNative", depthwise=True, buffers=buffers)
     return _finish(setup.restore(y), input.dtype, T)
 
 
+# explicit_paddings (with padding EXPLICIT) is an smlens extension of TF's op: fold_pad puts a Pad there
 @op("_FusedDepthwiseConv2dNative", inputs=["input", "filter", "*args:num_args"],
-    attrs={**{k: v for k, v in _DW_ATTRS.items() if k != "explicit_paddings"}, **_FUSED_ATTRS})
-def fused_depthwise_conv2d_native(input, filter, args, *, strides, padding, data_format, dilations, T, num_args,
-                                  fused_ops, epsilon, leakyrelu_alpha):
-    y, setup = _conv(input, filter, 2, strides, padding, [], data_format, dilations,
-                     "_FusedDepthwiseConv2dNative", depthwise=True)
+    attrs={**_DW_ATTRS, **_FUSED_ATTRS})
+def fused_depthwise_conv2d_native(input, filter, args, *, strides, padding, explicit_paddings, data_format,
+                                  dilations, T, num_args, fused_ops, epsilon, leakyrelu_alpha, buffers=None):
+    y, setup = _conv(input, filter, 2, strides, padding, explicit_paddings, data_format, dilations,
+                     "_FusedDepthwiseConv2dNative", depthwise=True, buffers=buffers)
     y = _apply_fused(y, fused_ops, list(args), epsilon, leakyrelu_alpha, y.ndim - 1)
     return _finish(setup.restore(y), input.dtype, T)
 

@@ -14,19 +14,24 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..backends import registry
 from ..errors import FormatError, InputError
-from ..kernels.registry import FuncAttr, OpContext
+from . import backend_registry as registry
 from .dataflow import KIND_OF
 from .emit import emit
 from .executor import StepInfo
 from .graphs import Body, Node, function_body
 from .ir import StepGraph
 from .lower import lower_static
+from .opregistry import FuncAttr, OpContext
 from .options import DEFAULT, CompileOptions
 from .passes import PassContext, run_passes
 
 Ref = tuple[str, int]
+
+# Inlining bounds (a hostile library can nest calls deeply or call a function many times per level):
+# beyond them, calls stay calls.
+MAX_INLINE_DEPTH = 32
+MAX_INLINED_STEPS = 200_000
 
 # TF1 ref variables: ops producing refs, and the inputs that take a ref (all others get the value).
 REF_PRODUCERS = {"VariableV2", "Variable", "TemporaryVariable", "Assign", "AssignAdd", "AssignSub",
@@ -64,10 +69,12 @@ class Compiled:
 class Compiler:
     def __init__(self, rt, body: Body, feeds: list[Ref], fetches: list[Ref], targets: list[str],
                  overrides: dict[Ref, np.ndarray] | None = None, require_feeds: bool = False,
-                 options: CompileOptions | None = None, inline_stack: frozenset = frozenset()):
+                 options: CompileOptions | None = None, inline_stack: frozenset = frozenset(),
+                 inline_budget: list | None = None):
         self.rt = rt
         self.options = options or getattr(rt, "options", None) or DEFAULT
         self.inline_stack = inline_stack
+        self.inline_budget = inline_budget if inline_budget is not None else [MAX_INLINED_STEPS]
         self.body = body
         self.feeds = {r: i for i, r in enumerate(feeds)}
         self.fetches = fetches
@@ -124,17 +131,21 @@ class Compiler:
         """A called function's body, lowered (and its own calls inlined), or None where it cannot be
         inlined (recursion, TF1 control flow, not in the library)."""
         fdef = self.rt.library.get(fattr.name)
-        if fdef is None or fattr.name in self.inline_stack:
+        if fdef is None or fattr.name in self.inline_stack or len(self.inline_stack) >= MAX_INLINE_DEPTH or \
+                self.inline_budget[0] <= 0:
             return None
         body = function_body(fdef, dict(fattr.attrs), self.rt.library)
         feeds = [(a, i) for a in body.args for i in range(body.nodes[a].num_ports)]
         sub = Compiler(self.rt, body, feeds, body.outputs, body.control_outputs, options=self.options,
-                       inline_stack=self.inline_stack | {fattr.name})
+                       inline_stack=self.inline_stack | {fattr.name}, inline_budget=self.inline_budget)
         nodes = [body.nodes[n] for n in sub.prune()]
         if any(n.op in KIND_OF for n in nodes):
             return None
         g = sub.passes(lower_static(sub, nodes), until="fold_constants")
         self.missing.extend(m for m in sub.missing if m not in self.missing)
+        if len(g.steps) > self.inline_budget[0]:
+            return None
+        self.inline_budget[0] -= len(g.steps)
         return g
 
     # ------------------------------------------------------------------ preparing one node

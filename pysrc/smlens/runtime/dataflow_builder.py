@@ -65,7 +65,7 @@ def _node_fn(c, node, steps: dict, consts: dict):
 
 
 def _reciprocal_mul(op: str, recip, T):
-    from ..kernels import KERNELS
+    from .opregistry import KERNELS
     if op == "Xdivy":
         mul_no_nan = KERNELS["MulNoNan"].fn
         return lambda x, _c: mul_no_nan(recip, x, T=T)

@@ -5,7 +5,7 @@ Host values are freed by clearing their slot after the last step reading them; d
 """
 from __future__ import annotations
 
-from ..backends import registry
+from . import backend_registry as registry
 from .executor import StaticProgram, StepInfo
 from .ir import DOWNLOAD, UPLOAD, Step, StepGraph
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..errors import ExecutionError, NotFoundError
-from ..kernels.registry import FuncAttr
 from .compiler import Compiler, freeze
 from .graphs import function_body
+from .opregistry import FuncAttr
 
 
 class FunctionPlan:

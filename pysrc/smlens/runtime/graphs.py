@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import FormatError
-from ..kernels.registry import FuncAttr, decode_attr
 from .opdefs import MULTI_OUTPUT_ARGS
+from .opregistry import FuncAttr, decode_attr
 
 ARG_OP = "_Arg"  # op type of the pseudo-nodes that stand for function arguments
 

@@ -12,12 +12,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..backends.numpy_backend import grouping, prepare
 from ..errors import FormatError, UnsupportedError
-from ..kernels import KERNELS
-from ..kernels.registry import FuncAttr, bind_attrs
 from .graphs import ARG_OP, Node
 from .ir import Step, StepGraph
+from .opregistry import KERNELS, FuncAttr, bind_attrs, grouping, prepare
 
 ALIAS_OPS = {"Identity", "IdentityN", "Snapshot", "StopGradient", "PreventGradient", "PlaceholderWithDefault"}
 COMPILE_TIME_OPS = {"VarHandleOp", "VariableV2", "Variable", "HashTable", "HashTableV2", "MutableHashTable",

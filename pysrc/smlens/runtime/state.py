@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import ExecutionError, NotFoundError, UnsupportedError
-from ..kernels.registry import FuncAttr, OpContext
 from .binding import Binding
 from .compiler import Compiler
 from .functions import FunctionCache, FunctionPlan
 from .graphs import Body, graph_body, parse_graph_input
+from .opregistry import FuncAttr, OpContext
 from .options import DEFAULT, CompileOptions
 from .resources import ResourceManager
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..ir import StepGraph
-from . import dead_steps, div_by_constant, fold_bn, fold_constants, fold_variables, fuse_epilogue, inline, placement
+from . import (dead_steps, div_by_constant, fold_bn, fold_constants, fold_pad, fold_variables, fuse_epilogue,
+               inline, placement)
 
 
 @dataclass
@@ -27,6 +28,7 @@ PIPELINE: list[tuple[str, Callable, bool]] = [
     ("fold_variables", fold_variables.run, True),
     ("fold_constants", fold_constants.run, True),
     ("div_by_constant", div_by_constant.run, False),
+    ("fold_pad", fold_pad.run, True),
     ("fold_bn", fold_bn.run, True),
     ("fuse_epilogue", fuse_epilogue.run, True),
     ("dead_steps", dead_steps.run, True),

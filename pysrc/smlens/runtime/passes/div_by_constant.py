@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...kernels import KERNELS
 from ..ir import StepGraph
+from ..opregistry import KERNELS
 
 DIV_BY_CONSTANT = {"Div", "RealDiv", "Xdivy"}
 

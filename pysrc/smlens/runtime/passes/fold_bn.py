@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...kernels import KERNELS
 from ..ir import Step, StepGraph
+from ..opregistry import KERNELS
 
 PRODUCERS = {"Conv2D", "DepthwiseConv2dNative", "MatMul"}
 AFFINE = {"Mul", "Add", "AddV2", "BiasAdd", "Sub", "FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...kernels.registry import FuncAttr
 from ..ir import StepGraph
+from ..opregistry import FuncAttr
 from ..resources import Variable
 
 WRITERS = {"AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp", "ResourceStridedSliceAssign",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...kernels import KERNELS
 from ..ir import Step, StepGraph
+from ..opregistry import KERNELS
 
 FUSED = {"Conv2D": "_FusedConv2D", "DepthwiseConv2dNative": "_FusedDepthwiseConv2dNative",
          "MatMul": "_FusedMatMul"}
@@ -64,8 +64,7 @@ def _fusable(conv: Step) -> bool:
         return False
     if conv.op == "MatMul":
         return True
-    return conv.attrs.get("data_format", "NHWC") == "NHWC" and \
-        (conv.op == "Conv2D" or conv.attrs.get("padding") != "EXPLICIT")
+    return conv.attrs.get("data_format", "NHWC") == "NHWC"
 
 
 def _fused_step(conv: Step, epi: list) -> Step:

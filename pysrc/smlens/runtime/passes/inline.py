@@ -3,8 +3,8 @@ called as an op) replaces the call step, its steps renamed `<call>/<node>`. Recu
 with TF1 control flow stay calls; calls inside an inlined body are inlined too."""
 from __future__ import annotations
 
-from ...kernels.registry import FuncAttr
 from ..ir import StepGraph
+from ..opregistry import FuncAttr
 
 CALL_OPS = {"PartitionedCall", "StatefulPartitionedCall"}
 

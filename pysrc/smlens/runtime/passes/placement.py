@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...backends.base import StepSpec
-from ...backends.numpy_backend import NUMPY
+from .. import backend_registry
 from ..ir import DOWNLOAD, UPLOAD, Step, StepGraph
 from ..lower import host_fn
 
@@ -55,8 +55,8 @@ def step_spec(g: StepGraph, step: Step, producers: dict) -> StepSpec:
 
 def choose(g: StepGraph, step: Step, backends: list, producers: dict):
     if step.fn is not None or step.spec is None:
-        step.backend, step.kernel = NUMPY.name, None
-        return NUMPY
+        step.backend, step.kernel = backend_registry.FALLBACK, None
+        return backend_registry.fallback()
     spec = step_spec(g, step, producers)
     for b in backends:
         try:
@@ -115,7 +115,7 @@ class _Placer:
 
 
 def run(g: StepGraph, ctx) -> None:
-    backends = ctx.backends or [NUMPY]
+    backends = ctx.backends or [backend_registry.fallback()]
     p = _Placer(g, backends)
     for b in backends:
         p.by_name[b.name] = b
@@ -128,7 +128,7 @@ def run(g: StepGraph, ctx) -> None:
         if not b.host:
             for port in range(_max_port(g, step.name) + 1):
                 g.locations[(step.name, port)] = b.name
-    g.fetches = [p.locate(r, NUMPY) for r in g.fetches]
+    g.fetches = [p.locate(r, backend_registry.fallback()) for r in g.fetches]
     g.steps = p.out
     for s in g.steps:
         if s.kind == "op" and s.kernel is None and s.fn is None:
