@@ -172,6 +172,16 @@ def test_depthwise(backend, case):
 
 
 @pytest.mark.pyodide
+def test_fused_depthwise_with_explicit_padding(backend):
+    """What the fold_pad pass makes of ZeroPadding2D + DepthwiseConv2D (VALID)."""
+    rng = np.random.default_rng(3)
+    x, w, b = rnd(rng, 1, 9, 9, 24), rnd(rng, 3, 3, 24, 1), rnd(rng, 24)
+    close(*call(backend, "_FusedDepthwiseConv2dNative", [x, w, b], (1, 2), strides=[1, 2, 2, 1],
+                padding="EXPLICIT", explicit_paddings=[0, 0, 0, 1, 0, 1, 0, 0], fused_ops=["BiasAdd", "Relu6"],
+                num_args=1))
+
+
+@pytest.mark.pyodide
 @pytest.mark.parametrize("M,K,N,ta,tb,const_b", [
     (1, 1280, 1000, False, False, True), (17, 33, 9, False, True, True), (5, 7, 3, True, False, False),
     (64, 96, 40, True, True, False), (3, 1, 1, False, False, True), (0, 4, 5, False, False, True),

@@ -447,7 +447,7 @@ def _nhwc_inputs(inputs: list, epi: _Epilogue, g: _Geometry) -> list:
 
 
 def _make_depthwise(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
-    _check_window_attrs(spec, spec.op == "DepthwiseConv2dNative")
+    _check_window_attrs(spec, True)
     w = _const(spec, 1)
     _require(w.ndim == 4 and w.shape[3] == 1)  # channel multiplier > 1 stays on NumPy
     KH, KW, C, _ = w.shape
