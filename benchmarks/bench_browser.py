@@ -203,7 +203,8 @@ def main(argv=None) -> int:
 
 def report(results: dict, args) -> None:
     sm = results["smlens"]
-    print(f"\nMobileNetV2 224x224 in headless Chromium (median of {args.runs} runs; ms)")
+    print(f"\nMobileNetV2 224x224 in headless Chromium (median and min of {args.runs} runs; ms; machine load "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"  wasm kernels in the page: {sm.get('wasm_kernels')}")
     tf1 = results.get("tfjs", {}).get(1) or results.get("tfjs", {}).get("1")
     tf2 = results.get("tfjs", {}).get(2) or results.get("tfjs", {}).get("2")
@@ -211,9 +212,9 @@ def report(results: dict, args) -> None:
         line = [f"  batch {b}:"]
         for backend, per_batch in sm["results"].items():
             r = per_batch[b]
-            line.append(f"smlens {backend} {med(r['times']):8.1f}")
+            line.append(f"smlens {backend} {med(r['times']):8.1f} (min {min(r['times']):.1f})")
         if tf1:
-            line.append(f"TF.js wasm 1 thread {med(tf1['batches'][b]):7.1f}")
+            line.append(f"TF.js wasm 1 thread {med(tf1['batches'][b]):7.1f} (min {min(tf1['batches'][b]):.1f})")
         if tf2:
             line.append(f"(2 threads {med(tf2['batches'][b]):.1f})")
         print("  ".join(line))
