@@ -13,8 +13,7 @@ from test_ui import CORPUS, _shared_case, check_outputs, files_of, reference, ru
 
 def _run_with(app, tmp_path, case_dir, ref, run, backend: str, profile: bool = False) -> str:
     page = app.page
-    app.view("overview")  # the Run view is rebuilt for the model just opened
-    app.view("run")
+    show_run_view(app)
     for key, spec in run["inputs"].items():
         path = tmp_path / f"{key}.npy"
         np.save(path, ref[spec["key"]])
@@ -29,11 +28,15 @@ def _run_with(app, tmp_path, case_dir, ref, run, backend: str, profile: bool = F
     return page.get_by_test_id("run-timing").text_content()
 
 
+def show_run_view(app) -> None:
+    """The Run view of the model just opened (it is rendered asynchronously; an older panel may still show)."""
+    app.view("run")
+    app.page.wait_for_selector(f"#view-run .run-view[data-panel^='{app.generation()}|']", state="attached")
+
+
 def test_backend_select_offers_wasm(app):
     app.open_files(files_of(CORPUS / "keras_cnn" / "model"))
-    app.view("run")
-    app.view("overview")  # the other tests open a model while another view shows
-    app.view("run")
+    show_run_view(app)
     app.page.wait_for_selector("[data-testid=backend-select] option[value=wasm]", state="attached")
     options = app.page.get_by_test_id("backend-select").locator("option")
     values = [options.nth(i).get_attribute("value") for i in range(options.count())]

@@ -68,7 +68,7 @@ function buildPanel(ctx, pick, sigs, key) {
       runBtn.disabled = false;
     }
   });
-  const el = h("div", { class: "run-view" },
+  const el = h("div", { class: "run-view", "data-panel": key },
     h("div", { class: "toolbar" }, h("label", null, "Signature ", select),
       h("span", { class: "muted" }, sig.method_name || "")),
     h("h2", null, `Inputs (${sig.inputs.length})`),
