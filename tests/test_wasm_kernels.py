@@ -301,6 +301,8 @@ def test_declines_what_it_does_not_implement(backend):
     assert backend.kernel(spec_for("DepthwiseConv2dNative", [x32, wd], {1}, strides=[1, 1, 1, 1],
                                    padding="SAME")) is None
     assert backend.kernel(spec_for("Softplus", [x32], set())) is None
+    assert backend.kernel(spec_for("MaxPool", [x32], set(), ksize=[1, 0, 2, 1], strides=[1, 1, 1, 1],
+                                   padding="VALID")) is None
 
 
 @pytest.mark.pyodide

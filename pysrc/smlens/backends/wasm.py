@@ -485,6 +485,7 @@ def _make_pool(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
     _require(len(spec.in_dtypes) == 1)
     fmt = _str(spec.attrs.get("data_format", "NHWC"))
     KH, KW = nn_ops._spatial_attr(spec.attrs["ksize"], fmt, 2, "ksize")
+    _require(KH >= 1 and KW >= 1)  # the reference kernel reports bad windows
     kind = 0 if spec.op == "MaxPool" else 1
     pool_spec = StepSpec(spec.op, {**spec.attrs, "dilations": [1, 1, 1, 1]}, spec.in_dtypes, spec.in_shapes,
                          spec.consts, spec.node)
