@@ -250,6 +250,95 @@ def _mkdir(path: Path) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
+# WebAssembly SIMD kernels (web/kernels/wasm): compiled by the pinned Zig toolchain (its clang) from PyPI.
+# The built module is committed (the site build needs no compiler); `build.py wasm` rebuilds it and
+# tests/test_wasm_module.py checks the committed module matches its source.
+
+ZIGLANG = ("ziglang", "0.17.0",
+           "ziglang-0.17.0-py3-none-manylinux_2_12_x86_64.manylinux2010_x86_64.musllinux_1_1_x86_64.whl",
+           "97079827064a7492cce5541ceb438ae8003ce1e54e399676da2d62fb7a5dc08b")
+WASM_DIR = ROOT / "web" / "kernels" / "wasm"
+WASM_SOURCE = WASM_DIR / "kernels.c"
+WASM_MODULE = WASM_DIR / "smlens_kernels.wasm"
+WASM_STAMP = WASM_DIR / "smlens_kernels.json"
+WASM_CFLAGS = ["--target=wasm32-freestanding", "-O3", "-msimd128", "-mbulk-memory", "-nostdlib",
+               "-ffreestanding", "-fno-builtin", "-g0", "-Wall"]
+WASM_LDFLAGS = ["-Wl,--no-entry", "-Wl,--import-memory", "-Wl,--strip-all"]
+
+
+def zig_path() -> Path:
+    return CACHE / f"ziglang-{ZIGLANG[1]}" / "ziglang" / "zig"
+
+
+def ensure_zig(py: Path) -> Path:
+    """The pinned zig binary, unpacked from its checksummed PyPI wheel into .cache (once)."""
+    zig = zig_path()
+    if zig.exists():
+        return zig
+    if sys.platform != "linux" or os.uname().machine != "x86_64":
+        raise BuildError("the pinned ziglang wheel is the linux x86_64 one; add its sha256 for this platform")
+    name, version, filename, sha = ZIGLANG
+    log(f"fetching {name}=={version} (PyPI, 100 MB, once)")
+    with exclusive():
+        wheel = fetch_pinned(py, name, version, filename, sha, _mkdir(CACHE / "tools"), pure_py312=False)
+        target = zig.parent.parent
+        shutil.rmtree(target, ignore_errors=True)
+        with zipfile.ZipFile(wheel) as zf:
+            for info in zf.infolist():
+                if info.filename.startswith("ziglang/"):
+                    out = zf.extract(info, target)
+                    if (info.external_attr >> 16) & 0o111:
+                        os.chmod(out, 0o755)
+        wheel.unlink()
+    return zig
+
+
+def wasm_section_ids(data: bytes) -> list[int]:
+    """Section ids of a WebAssembly binary, in order."""
+    if data[:8] != b"\0asm\x01\0\0\0":
+        raise BuildError("not a WebAssembly 1.0 binary")
+    ids, i = [], 8
+    while i < len(data):
+        sid, i = data[i], i + 1
+        size = shift = 0
+        while True:
+            byte, i = data[i], i + 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        ids.append(sid)
+        i += size
+    return ids
+
+
+def compile_wasm_kernels(zig: Path, out: Path) -> None:
+    """Compile kernels.c; refuse a module that could write into Pyodide's memory on its own: data
+    segments (written at instantiation) or shadow-stack use (its link-time address is inside Pyodide's heap)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        asm = Path(tmp) / "kernels.s"
+        run([zig, "cc", *WASM_CFLAGS, "-S", "-o", asm, WASM_SOURCE.name], cwd=WASM_SOURCE.parent)
+        if "__stack_pointer" in asm.read_text():
+            raise BuildError(f"{WASM_SOURCE.name} uses the shadow stack (__stack_pointer): keep locals in "
+                             "registers (no local arrays, no address-taken locals)")
+        run([zig, "cc", *WASM_CFLAGS, *WASM_LDFLAGS, "-o", out.resolve(), WASM_SOURCE.name], cwd=WASM_SOURCE.parent)
+    out.chmod(0o644)
+    ids = wasm_section_ids(out.read_bytes())
+    if 11 in ids or 12 in ids:
+        raise BuildError(f"{out.name} has data segments: kernels.c must not have static data")
+
+
+def build_wasm_kernels() -> Path:
+    zig = ensure_zig(ensure_venv())
+    compile_wasm_kernels(zig, WASM_MODULE)
+    stamp = {"source_sha256": sha256_file(WASM_SOURCE), "module_sha256": sha256_file(WASM_MODULE),
+             "toolchain": f"{ZIGLANG[0]}=={ZIGLANG[1]}", "cflags": WASM_CFLAGS, "ldflags": WASM_LDFLAGS}
+    WASM_STAMP.write_text(json.dumps(stamp, indent=1) + "\n")
+    log(f"built {WASM_MODULE.relative_to(ROOT)} ({WASM_MODULE.stat().st_size} bytes)")
+    return WASM_MODULE
+
+
+# ---------------------------------------------------------------------------------------------
 # The smlens wheel
 
 def build_smlens_wheel(py: Path, out_dir: Path) -> Path:
@@ -656,6 +745,10 @@ def test(extra_pytest_args: list[str]) -> int:
     node = check_node()
     build_if_needed()
     fetch_pyodide_test_wheels(py)
+    try:  # lets tests/test_wasm_module.py rebuild the committed kernel module and compare
+        ensure_zig(py)
+    except BuildError as e:
+        log(f"pinned Zig unavailable ({e}); the wasm module rebuild check will be skipped")
     ARTIFACTS.mkdir(exist_ok=True)
     tests = ROOT / "tests"
     e2e = tests / "e2e"
@@ -742,6 +835,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("build", help="write the static site to dist/site/")
     p_serve = sub.add_parser("serve", help="build if needed, then serve dist/site on 127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free)")
+    sub.add_parser("wasm", help="rebuild web/kernels/wasm/smlens_kernels.wasm with the pinned Zig toolchain")
     sub.add_parser("protos", help="regenerate pysrc/smlens/proto/*_pb2.py from protos/ (grpcio-tools' protoc)")
     p_test = sub.add_parser("test", help="install what is missing, build, run all test tiers")
     p_test.add_argument("pytest_args", nargs="*", help="extra arguments for every pytest run "
@@ -753,6 +847,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "serve":
             serve(args.port)
+            return 0
+        if args.command == "wasm":
+            build_wasm_kernels()
             return 0
         if args.command == "protos":
             generate_protos(ensure_venv(), ROOT / "pysrc")

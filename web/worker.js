@@ -16,6 +16,7 @@
 
 import { loadPyodide } from "./pyodide/pyodide.mjs";
 import { createWebGPURuntime } from "./js/webgpu.js";
+import { captureMemory, instantiateKernels, KERNELS_URL, registerKernels } from "./kernels/wasm/bridge.js";
 
 const base = new URL("./", import.meta.url);
 let pyodide = null;
@@ -37,6 +38,10 @@ function readSlice(index, offset, length) {
 async function init(id) {
   const t0 = performance.now();
   progress(id, "Downloading the Python runtime (Pyodide)…", 0.03);
+  // WebAssembly SIMD kernels: fetched in parallel with Pyodide, instantiated in Pyodide's own memory.
+  const wasmMemory = captureMemory();
+  const kernelBytes = fetch(KERNELS_URL).then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`HTTP ${r.status}`))));
+  kernelBytes.catch(() => {});
   pyodide = await loadPyodide({
     indexURL: new URL("pyodide/", base).href,
     stdout: (line) => console.log("[py]", line),
@@ -56,15 +61,32 @@ async function init(id) {
     errorCallback: (msg) => console.warn(msg),
   });
   const t2 = performance.now();
+  wasmMemory.restore();
+  const wasmKernels = await startWasmKernels(wasmMemory.memory, kernelBytes);
   progress(id, "Starting smlens…", 0.93);
   try {
     webapi = pyodide.pyimport("smlens.webapi");
   } catch (err) {
     throw new Error(`the Python packages did not load (${String(err.message || err).split("\n").filter(Boolean).pop()})`);
   }
+  if (wasmKernels.ok) {
+    wasmKernels.registered = pyodide.runPython("from smlens.backends import wasm\nwasm.register_in_pyodide()");
+  }
   const info = JSON.parse(webapi.runtime_info());
+  info.wasm_kernels = wasmKernels;
   info.timings = { runtime_ms: t1 - t0, packages_ms: t2 - t1, import_ms: performance.now() - t2 };
   return info;
+}
+
+// Registers the kernel module for Python (smlens.backends.wasm); the page falls back to NumPy without it.
+async function startWasmKernels(memory, bytes) {
+  try {
+    registerKernels(pyodide, await instantiateKernels(bytes, memory));
+    return { ok: true };
+  } catch (err) {
+    console.warn("WebAssembly kernels unavailable, NumPy runs every step:", err);
+    return { ok: false, error: String(err?.message ?? err) };
+  }
 }
 
 function toJsBlobs(pyBlobs) {

@@ -36,6 +36,9 @@ if (!testWheels.some((f) => f.startsWith("pytest-"))) {
 
 const t0 = performance.now();
 const { loadPyodide } = await import(pathToFileURL(path.join(indexURL, "pyodide.mjs")).href);
+// The wasm kernel module shares Pyodide's memory, as in the page (web/worker.js): tests/test_wasm_*.py.
+const bridge = await import(pathToFileURL(path.join(site, "kernels", "wasm", "bridge.js")).href);
+const wasmMemory = bridge.captureMemory();
 const pyodideEnv = { PYTHONHASHSEED: "0", ...(hasShared ? { SMLENS_SHARED: sharedDir } : {}) };
 const pyodide = await loadPyodide({ indexURL, env: pyodideEnv });
 
@@ -55,6 +58,9 @@ for (const wheel of testWheels) {
   // unpackArchive wants an ArrayBuffer, not a Node Buffer.
   pyodide.unpackArchive(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length), "wheel");
 }
+wasmMemory.restore();
+bridge.registerKernels(pyodide, await bridge.instantiateKernels(
+  readFileSync(path.join(site, "kernels", "wasm", "smlens_kernels.wasm")), wasmMemory.memory));
 const tReady = performance.now();
 
 pyodide.FS.mkdirTree(root);

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import errors
 from ..errors import InputError, NotFoundError, SmlensError
-from . import describe, remote, run, serving, tensors
+from . import backends, describe, remote, run, serving, tensors
 from .files import FileSource, find_candidates
 from .forms import example_text
 from .inputs import build_input
@@ -42,7 +42,7 @@ def runtime_info() -> str:
     from .. import __version__
     return json.dumps({"python": sys.version.split()[0], "numpy": np.__version__,
                        "protobuf": google.protobuf.__version__, "smlens": __version__,
-                       "platform": sys.platform})
+                       "platform": sys.platform, "backends": backends.available()})
 
 
 def _no_progress(text: str, fraction: float) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import InputError, NotFoundError
 from ..views.vocab import output_json, values_json
+from . import backends
 from .inputs import build_input
 from .session import SESSION, meta_graph_for
 from .tensors import format_array, npy_bytes, num
@@ -42,10 +43,10 @@ def run_signature(args, buffers, reader, progress) -> dict:
         inputs[k] = build_input(k, spec, given[k], buffers)
     progress("Preparing the graph…", 0.1)
     t0 = time.perf_counter()
-    sig.plan()
+    plan = backends.plan_for(sig, args.get("backend"))
     t1 = time.perf_counter()
     progress("Running…", 0.3)
-    outputs = sig(**inputs)
+    outputs = plan.run(inputs)
     t2 = time.perf_counter()
     SESSION.last_outputs = dict(outputs)
     out = []
@@ -53,8 +54,13 @@ def run_signature(args, buffers, reader, progress) -> dict:
         v = np.asarray(v)
         out.append({**output_json(k, v, sig.outputs.get(k)), "preview": format_array(v, args.get("linewidth")),
                     "topk": _topk(v)})
-    return {"signature": key, "tags": list(mg.tags), "outputs": out,
-            "plan_ms": (t1 - t0) * 1000, "run_ms": (t2 - t1) * 1000}
+    result = {"signature": key, "tags": list(mg.tags), "outputs": out,
+              "plan_ms": (t1 - t0) * 1000, "run_ms": (t2 - t1) * 1000,
+              "backend": args.get("backend") or "auto", "backends": backends.step_backends(plan)}
+    if args.get("profile"):
+        progress("Profiling…", 0.8)
+        result["profile"] = backends.profile(plan, inputs)
+    return result
 
 
 def output(args, buffers, reader, progress) -> tuple[dict, dict]:

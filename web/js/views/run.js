@@ -143,7 +143,8 @@ function buildPanel(ctx, pick, sigs, key) {
     title: "Stops the run by restarting the Python runtime; the model is opened again (a few seconds)" }, "Cancel");
   const timing = h("span", { class: "muted", "data-testid": "run-timing" });
   const note = h("span", { class: "muted", hidden: true }, "Cancel restarts the Python runtime and re-opens the model.");
-  runBtn.addEventListener("click", () => doRun(ctx, pick, editors, outputs, { runBtn, cancelBtn, timing, note }));
+  const backend = backendControls(ctx);
+  runBtn.addEventListener("click", () => doRun(ctx, pick, editors, outputs, { runBtn, cancelBtn, timing, note, backend }));
   const saveBtn = h("button", { class: "btn", "data-testid": "save-example",
     title: "Download these inputs as an examples file for `smlens publish --examples`" }, "Save as example");
   saveBtn.addEventListener("click", () => {
@@ -170,15 +171,15 @@ function buildPanel(ctx, pick, sigs, key) {
     }
   });
   const perInput = [h("div", null, sig.inputs.length ? editors.map((e) => e.el)
-    : h("p", { class: "muted" }, "This signature takes no inputs.")), h("div", { class: "run-bar" }, runBtn, cancelBtn, saveBtn, timing, note)];
+    : h("p", { class: "muted" }, "This signature takes no inputs.")), h("div", { class: "run-bar" }, runBtn, cancelBtn, saveBtn, backend.el, timing, note)];
   const tfs = servingMode(ctx, pick, { perInput, outputs, showOutputs: (res) => renderOutputs(ctx, outputs, res) });
-  const el = h("div", { class: "run-view" },
+  const el = h("div", { class: "run-view", "data-panel": key },
     h("div", { class: "toolbar" }, h("label", null, "Signature ", select),
       h("span", { class: "muted" }, sig.method_name || ""), backendControl(ctx)),
     h("div", { class: "toolbar" }, h("h2", { class: "grow" }, `Inputs (${sig.inputs.length})`), tfs.tabs),
     perInput, tfs.pane,
     labelsPicker(ctx),
-    h("h2", null, "Outputs"), outputs);
+    h("h2", null, "Outputs"), outputs, backend.profile);
   return { key, el, editors, outputs, runBtn, sig: pick.sig.key, tags: pick.tags };
 }
 
@@ -479,12 +480,14 @@ async function doRun(ctx, pick, editors, outputs, ui) {
   const t0 = performance.now();
   try {
     const res = await ctx.worker.call("run", { tags: pick.tags.split(",").filter(Boolean), signature: pick.sig.key, inputs,
-      linewidth: charsFit(outputs) },
+      linewidth: charsFit(outputs), ...ui.backend.args() },
       { buffers });
     const wall = performance.now() - t0;
     ctx.timings.last_run_ms = wall;
     renderOutputs(ctx, outputs, res);
-    ui.timing.textContent = `Done in ${formatMs(wall)} (graph preparation ${formatMs(res.plan_ms)}, execution ${formatMs(res.run_ms)})`;
+    ui.timing.textContent = `Done in ${formatMs(wall)} (graph preparation ${formatMs(res.plan_ms)}, execution ${formatMs(res.run_ms)})`
+      + backendSummary(res);
+    ui.backend.show(res);
     ui.timing.dataset.wallMs = String(Math.round(wall));
     outputs.dataset.runState = "done";
   } catch (err) {
@@ -571,7 +574,7 @@ function topkTable(topk) {
 function backendControl(ctx) {
   const w = ctx.worker;
   const select = h("select", { "aria-label": "Backend", "data-testid": "backend-select" },
-    ["auto", "webgpu", "wasm", "numpy"].map((b) => h("option", { value: b }, b)));
+    ["auto", "webgpu", "wasm", "numpy"].map((b) => h("option", { value: b }, BACKEND_LABELS[b] || b)));
   const info = h("span", { class: "muted", "data-testid": "adapter-info" });
   const show = (sel) => {
     const a = sel.adapter;
@@ -587,4 +590,50 @@ function backendControl(ctx) {
     w.backendInfo.then(show, (err) => ctx.showError(err, "Backend choice failed"));
   });
   return h("label", null, " Backend ", select, " ", info);
+}
+
+// ------------------------------------------------------------------ profile
+
+// The per-step profile (smlens run --profile) of a run, shown under the outputs; the backend it runs on is
+// the toolbar's choice (auto = the registry's preference: WebGPU on a real GPU, else the WASM kernels).
+function backendControls(ctx) {
+  const profileBox = h("input", { type: "checkbox", "data-testid": "profile-toggle" });
+  const profile = h("div", { class: "profile", "data-testid": "profile", hidden: true });
+  return {
+    el: h("label", { class: "backend-controls", title: "Time every step of the run (runs the model twice more)" },
+      profileBox, " Profile"),
+    profile,
+    args: () => ({ backend: ctx.worker.backendChoice || "auto", profile: profileBox.checked }),
+    show: (res) => renderProfile(profile, res.profile),
+  };
+}
+
+const BACKEND_LABELS = { numpy: "NumPy", wasm: "WASM (SIMD)", webgpu: "WebGPU" };
+
+function backendSummary(res) {
+  const counts = Object.entries(res.backends || {}).sort((a, b) => b[1] - a[1]);
+  if (!counts.length) return "";
+  return ` · steps: ${counts.map(([name, n]) => `${BACKEND_LABELS[name] || name} ${n}`).join(", ")}`;
+}
+
+function renderProfile(container, report) {
+  clear(container);
+  container.hidden = !report;
+  if (!report) return;
+  const rows = report.steps.map((r) => h("tr", null,
+    h("td", { class: "num" }, r.ms.toFixed(3)), h("td", null, r.op), h("td", null, BACKEND_LABELS[r.backend] || r.backend),
+    h("td", { class: "mono" }, `${(r.in || []).map(shapeText).join(" ")} → ${shapeText(r.out)}`),
+    h("td", { class: "mono muted" }, r.name)));
+  container.append(
+    h("h2", null, "Profile"),
+    h("p", { class: "muted" }, `Median run ${formatMs(report.total_ms)}; ${report.steps.length} steps, slowest first.`),
+    h("table", { class: "table", "data-testid": "profile-table" },
+      h("thead", null, h("tr", null, ["ms", "op", "backend", "inputs → output", "step"].map((t) => h("th", null, t)))),
+      h("tbody", null, rows)));
+}
+
+function shapeText(shape) {
+  if (shape == null) return "?";
+  if (shape.length && Array.isArray(shape[0])) return shape.map(shapeText).join(",");
+  return shape.length ? shape.join("×") : "scalar";
 }
