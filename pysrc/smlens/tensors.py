@@ -11,11 +11,22 @@ from .proto import types_pb2
 MAX_FILL_ELEMENTS = 1 << 31
 
 
+# NumPy arrays have at most 64 dimensions (TensorFlow allows 254, but no real model comes near either).
+MAX_RANK = 64
+
+
 def shape_from_proto(shape: types_pb2.TensorShapeProto) -> tuple[int, ...] | None:
-    """Dims as ints (-1 = unknown); None for unknown rank."""
+    """Dims as ints (-1 = unknown); None for unknown rank. FormatError for a rank over MAX_RANK or a
+    dimension below -1."""
     if shape.unknown_rank:
         return None
-    return tuple(int(d.size) for d in shape.dim)
+    if len(shape.dim) > MAX_RANK:
+        raise FormatError(f"shape of rank {len(shape.dim)}: at most {MAX_RANK} dimensions are supported")
+    dims = tuple(int(d.size) for d in shape.dim)
+    for d in dims:
+        if d < -1:
+            raise FormatError(f"shape {list(dims)} has a negative dimension")
+    return dims
 
 
 def shape_to_proto(shape) -> types_pb2.TensorShapeProto:

@@ -42,10 +42,22 @@ def decompress(buf: bytes) -> bytes:
                 pos += 4
             if off == 0 or off > len(out):
                 raise FormatError("snappy: bad copy offset")
-            for _ in range(ln):
-                out.append(out[-off])
+            if len(out) + ln > n:
+                raise FormatError("snappy: output longer than declared")
+            _copy(out, off, ln)
         if len(out) > n:
             raise FormatError("snappy: output longer than declared")
     if len(out) != n:
         raise FormatError("snappy: output shorter than declared")
     return bytes(out)
+
+
+def _copy(out: bytearray, off: int, ln: int) -> None:
+    """Append `ln` bytes starting `off` back (the source may overlap what is being written)."""
+    start = len(out) - off
+    if off >= ln:
+        out += out[start:start + ln]
+        return
+    pattern = bytes(out[start:])
+    reps, rest = divmod(ln, off)
+    out += pattern * reps + pattern[:rest]
