@@ -29,7 +29,7 @@ def _worker(args) -> tuple[dict, list]:
     bad: list = []
 
     def keep(r):
-        if r.outcome in harness.BAD:
+        if r.outcome in harness.BAD or r.outcome == "skipped":
             bad.append(r)
 
     counts = harness.run(seeds, run_seed, indices, limits, keep)
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
             done += sum(counts.values())
             for r in bad:
                 by_seed[r.seed] += 1
-                print(f"  NON-CLEAN #{r.index} {r.outcome}: {r.what}: {r.detail}", flush=True)
+                print(f"  {'NON-CLEAN' if r.outcome in harness.BAD else 'note'} #{r.index} {r.outcome}: {r.what}: {r.detail}", flush=True)
             rate = done / (time.monotonic() - t0)
             print(f"{done} mutants, {rate:.1f}/s: " + ", ".join(f"{k} {total[k]}" for k in harness.OUTCOMES),
                   flush=True)

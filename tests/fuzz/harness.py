@@ -3,7 +3,8 @@ forked child process under a CPU-time, wall-time and address-space limit; outcom
 
 Outcomes: ok (opened and everything read), clean (one SmlensError), other (any other exception: a bug),
 hang (past the time limit), memory (MemoryError or killed for memory), crash (child died on a signal),
-wrong (a read returned values that differ from the seed although the stored bytes failed their checksum).
+wrong (a read returned values that differ from the seed although the stored bytes failed their checksum);
+skipped: the mutator itself failed (a harness bug, reported, not a verdict on smlens).
 Mutant i of seed s is fully determined by (s, i), so any failure is reproducible with `scripts/fuzz.py
 --seed s --only i --save DIR`.
 """
@@ -28,7 +29,7 @@ import numpy as np  # noqa: E402
 from fuzz import mutators  # noqa: E402
 
 DATA = os.path.join(TESTS, "data")
-OUTCOMES = ("ok", "clean", "other", "hang", "memory", "crash", "wrong")
+OUTCOMES = ("ok", "clean", "other", "hang", "memory", "crash", "wrong", "skipped")
 BAD = ("other", "hang", "memory", "crash", "wrong")
 
 
@@ -302,7 +303,7 @@ def run(seeds: list[Seed], run_seed: int, indices, limits: Limits, on_result=Non
         try:
             seed, files, what, protected = mutant(seeds, run_seed, i)
         except Exception as e:  # noqa: BLE001 - a mutator bug must not stop the run; it is reported
-            r = Result(i, "?", "mutator failed", "other", f"mutator: {type(e).__name__}: {e}")
+            r = Result(i, "?", "mutator failed", "skipped", f"mutator: {type(e).__name__}: {e}")
         else:
             r = run_one(i, seed, files, what, protected, limits)
         counts[r.outcome] = counts.get(r.outcome, 0) + 1

@@ -19,6 +19,7 @@ OBJECT_GRAPH_KEY = b"_CHECKPOINTABLE_OBJECT_GRAPH"
 
 EXTREME_INTS = [0, 1, -1, 2, 7, 64, 65, 255, 256, 1 << 15, 1 << 31, (1 << 31) - 1, -(1 << 31), 1 << 32,
                 (1 << 62), (1 << 63) - 1, -(1 << 63), 10 ** 9, 3, 100]
+INT32S = [v for v in EXTREME_INTS if -(1 << 31) <= v < (1 << 31)]
 MAGIC_BYTES = [b"\xff" * 8, b"\x00" * 8, b"\x7f\xff\xff\xff\xff\xff\xff\xff", b"\x80" * 10, b"\x01"]
 
 
@@ -286,13 +287,13 @@ def mutate_object_graph(files: Files, index_path: str, rng: random.Random) -> st
         what = f"chain of {n}"
     elif r == 2 and g.nodes:
         node = rng.choice(g.nodes)
-        node.children.add(node_id=rng.choice(EXTREME_INTS[:12]), local_name="x")
+        node.children.add(node_id=rng.choice(INT32S), local_name="x")
         what = "child id"
     elif r == 3 and g.nodes:
         node = rng.choice(g.nodes)
         s = node.slot_variables.add()
-        s.original_variable_node_id = rng.choice(EXTREME_INTS[:12])
-        s.slot_variable_node_id = rng.choice(EXTREME_INTS[:12])
+        s.original_variable_node_id = rng.choice(INT32S)
+        s.slot_variable_node_id = rng.choice(INT32S)
         s.slot_name = "m"
         what = "slot refs"
     elif r == 4 and g.nodes:
