@@ -637,16 +637,113 @@ class Regex:
         c.emit(MATCH)
         self.prog = c.prog
         self.dfa_ok = all(ins[0] != ASSERT or ins[1] in ("bot", "eot") for ins in self.prog)
+        self.rev_prog: list | None = None
+        if self.dfa_ok:
+            rc = _Compiler(pattern)
+            rc.node(_reverse(ast))
+            rc.emit(MATCH)
+            self.rev_prog = rc.prog
+        self._rev_dfa: dict = {}
+        self._rev_closures: dict = {}
+        self._first_dfa: dict = {}
+        self._first_closures: dict = {}
+        self._starts_for: tuple[str, bytearray] | None = None
         self._dfa: dict = {}
         self._closure_cache: dict = {}
 
     # ---- Pike VM: leftmost-first match with submatches
 
-    def search(self, text: str, pos: int = 0, anchored_end: bool = False, anchored_start: bool = False):
+    def search(self, text: str, pos: int = 0, anchored_end: bool = False, anchored_start: bool = False,
+               groups: bool = True):
         """Spans [(start, end) or None per group 0..groups] of the leftmost-first match at or after
-        `pos`, or None. anchored_start/anchored_end: the match must start at `pos` / end at len(text)."""
+        `pos`, or None. anchored_start/anchored_end: the match must start at `pos` / end at len(text).
+        groups=False: only the overall span is needed (the others are None)."""
+        if self.dfa_ok and not anchored_start and not anchored_end:
+            return self._search_dfa(text, pos, groups)
         if not anchored_start and self.dfa_ok and not self._may_match(text, pos, anchored_end):
             return None
+        return self._pike(text, pos, anchored_end, anchored_start)
+
+    def _search_dfa(self, text: str, pos: int, groups: bool):
+        """Where matches may start comes from one backward DFA pass over the text (cached for repeated
+        searches of the same text); the leftmost such start then gets its end from a forward DFA that
+        keeps threads in priority order (leftmost-first), and submatches from the Pike VM run only over
+        the match."""
+        starts = self._match_starts(text)
+        start = starts.find(1, pos)
+        if start < 0:
+            return None
+        if groups and self.groups:
+            return self._pike(text, start, False, True)
+        end = self._first_match_end(text, start)
+        return [(start, end)] + [None] * self.groups
+
+    def _match_starts(self, text: str) -> bytearray:
+        cached = self._starts_for
+        if cached is not None and cached[0] is text:
+            return cached[1]
+        prog = self.rev_prog
+        n = len(text)
+        out = bytearray(n + 1)
+        cache = self._rev_closures
+        dfa = self._rev_dfa
+        if len(dfa) > MAX_DFA_STATES:
+            dfa.clear()
+        state = _closure(prog, cache, [0], True, n == 0)
+        if _accepts(prog, state):
+            out[n] = 1
+        for i in range(n - 1, -1, -1):
+            ch = text[i]
+            key = (state, i == 0)
+            row = dfa.get(key)
+            if row is None:
+                row = dfa[key] = {}
+            nxt = row.get(ch)
+            if nxt is None:
+                moved = [pc + 1 for pc in state if prog[pc][0] == CHAR and ch in prog[pc][1]]
+                nxt = row[ch] = _closure(prog, cache, moved + [0], False, i == 0)
+            state = nxt
+            if _accepts(prog, state):
+                out[i] = 1
+        self._starts_for = (text, out)
+        return out
+
+    def _first_match_end(self, text: str, start: int) -> int:
+        """End of the leftmost-first match that starts at `start` (one is known to exist)."""
+        prog = self.prog
+        n = len(text)
+        cache = self._first_closures
+        dfa = self._first_dfa
+        if len(dfa) > MAX_DFA_STATES:
+            dfa.clear()
+        state = _ordered_closure(prog, cache, (0,), start == 0, start == n)
+        end = -1
+        i = start
+        while True:
+            live = []
+            for pc in state:
+                if prog[pc][0] == MATCH:
+                    end = i
+                    break   # lower-priority threads cannot win any more
+                live.append(pc)
+            if not live or i >= n:
+                break
+            ch = text[i]
+            key = (tuple(live), i + 1 == n)
+            row = dfa.get(key)
+            if row is None:
+                row = dfa[key] = {}
+            nxt = row.get(ch)
+            if nxt is None:
+                moved = tuple(pc + 1 for pc in live if prog[pc][0] == CHAR and ch in prog[pc][1])
+                nxt = row[ch] = _ordered_closure(prog, cache, moved, False, i + 1 == n)
+            state = nxt
+            i += 1
+        if end < 0:  # pragma: no cover - the backward pass said a match starts here
+            raise AssertionError("re2: forward and backward automata disagree")
+        return end
+
+    def _pike(self, text: str, pos: int, anchored_end: bool, anchored_start: bool):
         prog = self.prog
         n = len(text)
         nslots = 2 * (self.groups + 1)
@@ -784,6 +881,74 @@ class Regex:
         if self.dfa_ok:
             return self._run_dfa(text, 0, False, False)
         return self.search(text, 0, anchored_end=True, anchored_start=True) is not None
+
+
+def _closure(prog: list, cache: dict, pcs, at_bot: bool, at_eot: bool) -> frozenset:
+    """Program positions reachable from pcs without consuming text (CHAR and MATCH only), as a set."""
+    key = (frozenset(pcs), at_bot, at_eot)
+    got = cache.get(key)
+    if got is not None:
+        return got
+    out = frozenset(pc for pc in _ordered_closure(prog, {}, tuple(pcs), at_bot, at_eot))
+    if len(cache) > MAX_DFA_STATES:
+        cache.clear()
+    cache[key] = out
+    return out
+
+
+def _ordered_closure(prog: list, cache: dict, pcs: tuple, at_bot: bool, at_eot: bool) -> tuple:
+    """Like _closure, in thread priority order (the order a backtracking engine would try them)."""
+    key = (pcs, at_bot, at_eot)
+    got = cache.get(key)
+    if got is not None:
+        return got
+    out = []
+    seen = set()
+    stack = list(reversed(pcs))
+    while stack:
+        pc = stack.pop()
+        if pc in seen:
+            continue
+        seen.add(pc)
+        ins = prog[pc]
+        op = ins[0]
+        if op == JMP:
+            stack.append(ins[1])
+        elif op == SPLIT:
+            stack.append(ins[2])
+            stack.append(ins[1])
+        elif op == SAVE:
+            stack.append(pc + 1)
+        elif op == ASSERT:
+            if at_bot if ins[1] == "bot" else at_eot:
+                stack.append(pc + 1)
+        else:
+            out.append(pc)
+    result = tuple(out)
+    if len(cache) > MAX_DFA_STATES:
+        cache.clear()
+    cache[key] = result
+    return result
+
+
+def _accepts(prog: list, state: frozenset) -> bool:
+    return len(prog) - 1 in state   # MATCH is the last instruction of every program, and the only one
+
+
+def _reverse(node):
+    """The AST of the reversed language (captures dropped; ^ and $ of the text swapped)."""
+    kind = node[0]
+    if kind == "cat":
+        return ("cat", [_reverse(x) for x in reversed(node[1])])
+    if kind == "alt":
+        return ("alt", [_reverse(x) for x in node[1]])
+    if kind == "rep":
+        return ("rep", _reverse(node[1]), node[2], node[3], node[4])
+    if kind == "cap":
+        return _reverse(node[2])
+    if kind == "assert":
+        return ("assert", {"bot": "eot", "eot": "bot"}.get(node[1], node[1]))
+    return node
 
 
 @lru_cache(maxsize=256)

@@ -184,7 +184,7 @@ def replace(pattern: re2.Regex, rewrite: str, s: bytes, replace_global: bool) ->
         return s    # RE2 refuses a rewrite naming a group the pattern does not have
     text = _utf8_text(s)
     if not replace_global:
-        m = pattern.search(text)
+        m = pattern.search(text, groups=top > 0)
         if m is None:
             return s
         return _utf8_bytes(text[:m[0][0]] + _expand(text, m, pieces) + text[m[0][1]:])
@@ -193,7 +193,7 @@ def replace(pattern: re2.Regex, rewrite: str, s: bytes, replace_global: bool) ->
     last_end = -1
     count = 0
     while pos <= n:
-        m = pattern.search(text, pos)
+        m = pattern.search(text, pos, groups=top > 0)
         if m is None:
             break
         start, end = m[0]
