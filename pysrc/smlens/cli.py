@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--inputs", help="'key=file.npy;key2=file.npz[name]'")
     r.add_argument("--input_exprs", help="'key=[[1.0, 2.0]];key2=np.ones((2, 3))'")
     r.add_argument("--input_examples", help="'key=[{\"feature\": [1.0]}]' (serialized tf.Example)")
-    r.add_argument("--outdir", help="write each output to <outdir>/<key>.npy")
+    r.add_argument("--outdir", help="write each output to <outdir>/<key>.npy (a key that is not a safe file "
+                   "name is sanitised and gets a hash suffix: see smlens.filenames)")
     r.add_argument("--overwrite", action="store_true")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_run)
