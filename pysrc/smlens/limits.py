@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Iterator
 
-from .errors import SmlensError
+from .errors import ExecutionError
 
 DEFAULT_MAX_MEMORY = 2 << 30   # 2 GiB: well inside Pyodide's 4 GiB address space
 _max_memory = DEFAULT_MAX_MEMORY
@@ -27,7 +27,7 @@ _deadline: float | None = None
 _deadline_seconds: float = 0.0
 
 
-class ResourceLimitError(SmlensError):
+class ResourceLimitError(ExecutionError):
     """An operation would need more memory than the allocation budget allows."""
 
 
