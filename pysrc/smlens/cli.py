@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--signature_def", help="signature key (needs --tag_set)")
     s.add_argument("--list_ops", action="store_true", help="list the ops of the MetaGraph(s)")
     s.add_argument("--json", action="store_true", help="machine-readable description")
+    _add_limit_options(s)
     s.set_defaults(func=cmd_show)
 
     r = sub.add_parser("run", help="like `saved_model_cli run`")
@@ -136,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "name is sanitised and gets a hash suffix: see smlens.filenames)")
     r.add_argument("--overwrite", action="store_true")
     r.add_argument("--json", action="store_true")
+    r.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="stop the run after S seconds (compiling included); Ctrl-C also stops it cleanly")
+    _add_limit_options(r)
     r.set_defaults(func=cmd_run)
 
     i = sub.add_parser("inspect", help="like `python -m tensorflow.python.tools.inspect_checkpoint`")
@@ -146,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--count_exclude_pattern", default="")
     i.add_argument("--printoptions", nargs="*", help="numpy print options as k=v")
     i.add_argument("--json", action="store_true")
+    _add_limit_options(i)
     i.set_defaults(func=cmd_inspect)
 
     o = sub.add_parser("ops", help="list the op types smlens can execute, with their kernel modules")
@@ -158,14 +163,45 @@ def _bool(v: str) -> bool:
     return v.lower() == "true"
 
 
+# ---- resource limits for hostile models: --max-memory, run --timeout (see smlens.limits)
+
+def _size(text: str) -> int:
+    from .limits import parse_size
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _add_limit_options(p: argparse.ArgumentParser) -> None:
+    from .limits import DEFAULT_MAX_MEMORY, human
+    p.add_argument("--max-memory", type=_size, default=None, metavar="SIZE",
+                   help=f"largest single tensor or buffer a file, attr or shape may make smlens allocate, e.g. "
+                        f"512M, 4G (default {human(DEFAULT_MAX_MEMORY)})")
+
+
+def _run_limited(args: argparse.Namespace) -> str:
+    from . import limits
+    with limits.memory_budget(getattr(args, "max_memory", None)), limits.deadline(getattr(args, "timeout", None)):
+        return args.func(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .limits import RunTimeout
+    if getattr(args, "timeout", None) is not None and not args.timeout > 0:
+        print("error: --timeout must be a positive number of seconds", file=sys.stderr)
+        return 2
     try:
-        text = args.func(args)
+        text = _run_limited(args)
     except SmlensError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except RunTimeout as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 124
     except KeyboardInterrupt:
+        print("error: interrupted (Ctrl-C)", file=sys.stderr)
         return 130
     except (RecursionError, MemoryError) as e:
         print(f"error: input too deeply nested or too large ({type(e).__name__})", file=sys.stderr)

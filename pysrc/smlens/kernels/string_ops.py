@@ -264,8 +264,20 @@ def string_join(inputs, *, separator):
                 raise ExecutionError(f"Input shapes do not match: {list(shape)} vs. {list(a.shape)}")
             shape = a.shape
     size = int(np.prod(shape, dtype=np.int64))
+    _check_joined(size * len(sep) * max(len(arrays) - 1, 0) + sum(
+        _total_bytes(a) if a.ndim else size * len(_b(a[()])) for a in arrays), "StringJoin")
     cols = [a.reshape(-1) if a.ndim else np.full(size, a[()], dtype=object) for a in arrays]
     return _obj([sep.join(_b(c[i]) for c in cols) for i in range(size)], shape)
+
+
+def _total_bytes(a: np.ndarray) -> int:
+    return sum(len(x) if isinstance(x, (bytes, str)) else 0 for x in a.reshape(-1))
+
+
+def _check_joined(nbytes: int, what: str) -> None:
+    """Joins can multiply one long string (broadcast scalars, tiled views): bound the result first."""
+    from .. import limits
+    limits.check_alloc(nbytes, f"{what}: joined strings")
 
 
 @op("ReduceJoin", inputs=["inputs", "reduction_indices"], attrs={"keep_dims": False, "separator": ""})
@@ -281,6 +293,7 @@ def reduce_join(inputs, reduction_indices, *, keep_dims, separator):
             raise ExecutionError(f"Duplicate reduction dimension {ax}")
         axes.append(real)
     kept = [d for d in range(a.ndim) if d not in axes]
+    _check_joined(_total_bytes(a) + a.size * len(sep), "ReduceJoin")
     # The first listed reduction axis varies fastest in the joined order.
     t = np.transpose(a, kept + axes[::-1])
     kept_shape = tuple(a.shape[d] for d in kept)

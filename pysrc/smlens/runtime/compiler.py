@@ -21,6 +21,7 @@ from ..kernels.registry import FuncAttr, OpContext, bind_attrs
 from .dataflow import KIND_OF, NORMAL, DataflowProgram, DNode
 from .executor import StaticProgram, StepInfo
 from .graphs import ARG_OP, Body, Node
+from .validate import check_input_types
 
 Ref = tuple[str, int]
 
@@ -124,6 +125,7 @@ class Compiler:
     def compile(self) -> Compiled:
         needed = self.prune()
         nodes = [self.body.nodes[n] for n in needed]
+        check_input_types(self.body, nodes)  # type confusion: refused at plan time, as TF refuses it at import
         if any(n.op in KIND_OF for n in nodes):
             program = self._dataflow(nodes)
         else:
