@@ -432,3 +432,16 @@ def test_asset_symlink_out_of_the_model_directory_is_not_followed(tmp_path):
     with pytest.raises(NotFoundError, match="outside the model directory"):
         src.read("assets/evil.txt")
     assert src.read("assets/inside.txt") == b"ok"
+
+
+# ------------------------------------------------------------------ 9. graph view: bounded scope nesting
+
+def test_graph_json_bounds_scope_nesting():
+    from smlens.views.graph import MAX_SCOPE_DEPTH, graph_json
+    deep = "/".join(["s"] * 50_000) + "/leaf"      # 100,001 characters, 50,000 nested scopes
+    files = model([node(deep, "NoOp"), node("a/b/c", "NoOp")], {})
+    doc = graph_json(smlens.open(MemorySource(files, "t")).meta_graph())
+    scopes = {n["name"][:10]: n["scope"] for n in doc["nodes"]}
+    assert scopes["a/b/c"] == "a/b"
+    long_scope = scopes["s/s/s/s/s/"]
+    assert long_scope.count("/") == MAX_SCOPE_DEPTH - 1 and long_scope.endswith("/…")

@@ -2,6 +2,7 @@
 //
 // Protocol (page -> worker): {id, type, args, buffers?, files?}
 //   type: "init" | "open" | "describe" | "variables" | "tensor" | "tensor_npy" | "graph" | "run" | "output"
+//         | "limits" (args.max_memory: smlens.limits' allocation budget in bytes, handled here)
 //   (every type but init maps to smlens.webapi.handle(type, ...); buffers: Uint8Arrays of uploaded inputs)
 // (worker -> page): {id, type: "progress", text, fraction} | {id, type: "result", value, blobs}
 //                   | {id, type: "error", message, kind}
@@ -95,6 +96,13 @@ self.onmessage = async (event) => {
     }
     if (!initPromise) throw new Error("the Python runtime is not started");
     await initPromise;
+    if (type === "limits") {
+      // The page's memory setting: smlens.limits' allocation budget (null restores the default).
+      const limits = pyodide.pyimport("smlens.limits");
+      limits.set_max_memory(args?.max_memory || limits.DEFAULT_MAX_MEMORY);
+      postMessage({ id, type: "result", value: { max_memory: limits.max_memory() }, blobs: {} });
+      return;
+    }
     if (type === "open") {
       // A failed open leaves the previous model open in Python: it must keep reading its own files.
       const previous = files;
