@@ -170,7 +170,7 @@ def test_compressed_index_blocks_have_an_expansion_budget():
     data = bytes(out + footer + b"\x00" * (40 - len(footer)) + struct.pack("<Q", MAGIC))
     assert len(Table(data, "c.index").entries) == 2000
     with limits.memory_budget(len(block) - 1):
-        with pytest.raises(FormatError, match="compressed blocks expand to more than"):
+        with pytest.raises(FormatError, match="expands to .* more than the .* allowed"):
             Table(data, "c.index")
 
 

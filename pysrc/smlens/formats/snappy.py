@@ -7,10 +7,13 @@ from .varint import varint
 MAX_UNCOMPRESSED = 1 << 30
 
 
-def decompress(buf: bytes) -> bytes:
+def decompress(buf: bytes, limit: int = MAX_UNCOMPRESSED) -> bytes:
+    """The uncompressed bytes; FormatError for corrupt data or a declared length over `limit`."""
     n, pos = varint(buf, 0, "snappy: uncompressed length", max_bits=32)
     if n > MAX_UNCOMPRESSED or n > 255 * len(buf):
         raise FormatError(f"snappy: implausible uncompressed length {n}")
+    if n > limit:
+        raise FormatError(f"snappy: block expands to {n} bytes, more than the {limit} allowed")
     out = bytearray()
     while pos < len(buf):
         tag = buf[pos]

@@ -87,7 +87,10 @@ class Table:
         if ctype == 0:
             return contents
         if ctype == 1:
-            out = snappy.decompress(contents)
+            try:
+                out = snappy.decompress(contents, max(snappy_budget() - self._inflated, 0))
+            except FormatError as e:
+                raise FormatError(f"{what} at offset {offset}: {e}", self.path) from None
             self._inflated += len(out)
             if self._inflated > snappy_budget():
                 raise FormatError(f"{what} at offset {offset}: compressed blocks expand to more than "
