@@ -805,46 +805,12 @@ class Regex:
 
     # ---- lazy DFA: whether a match exists (programs whose only assertions are ^ and $ of the text)
 
-    def _closure(self, pcs, at_bot: bool, at_eot: bool) -> frozenset:
-        key = (frozenset(pcs), at_bot, at_eot)
-        got = self._closure_cache.get(key)
-        if got is not None:
-            return got
-        prog = self.prog
-        out = set()
-        seen = set()
-        stack = list(pcs)
-        while stack:
-            pc = stack.pop()
-            if pc in seen:
-                continue
-            seen.add(pc)
-            ins = prog[pc]
-            op = ins[0]
-            if op == JMP:
-                stack.append(ins[1])
-            elif op == SPLIT:
-                stack.append(ins[1])
-                stack.append(ins[2])
-            elif op == SAVE:
-                stack.append(pc + 1)
-            elif op == ASSERT:
-                if (at_bot if ins[1] == "bot" else at_eot):
-                    stack.append(pc + 1)
-            else:
-                out.add(pc)
-        result = frozenset(out)
-        if len(self._closure_cache) > MAX_DFA_STATES:
-            self._closure_cache.clear()
-        self._closure_cache[key] = result
-        return result
-
     def _run_dfa(self, text: str, pos: int, restart: bool, stop_at_match: bool) -> bool:
         """restart: a match may begin anywhere (unanchored search); stop_at_match: any match counts,
         else only one ending at the end of text."""
         prog = self.prog
         n = len(text)
-        state = self._closure([0], pos == 0, pos == n)
+        state = _closure(prog, self._closure_cache, [0], pos == 0, pos == n)
         dfa = self._dfa
         if len(dfa) > MAX_DFA_STATES:
             dfa.clear()
@@ -863,7 +829,7 @@ class Regex:
             nxt = row.get(ch)
             if nxt is None:
                 moved = [pc + 1 for pc in state if prog[pc][0] == CHAR and ch in prog[pc][1]]
-                nxt = self._closure(moved + [0] if restart else moved, False, last)
+                nxt = _closure(prog, self._closure_cache, moved + [0] if restart else moved, False, last)
                 row[ch] = nxt
             state = nxt
         return self._accepts(state)
