@@ -20,7 +20,7 @@ FOOTER_SIZE = 48
 def snappy_budget() -> int:
     """Most bytes all compressed blocks of one table may expand to (index files are small)."""
     from ..limits import max_memory
-    return min(max_memory(), 256 << 20)
+    return min(max_memory(), 64 << 20)
 
 
 def _block_entries(block: bytes, what: str) -> Iterator[tuple[bytes, bytes]]:
