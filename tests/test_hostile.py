@@ -445,3 +445,16 @@ def test_graph_json_bounds_scope_nesting():
     assert scopes["a/b/c"] == "a/b"
     long_scope = scopes["s/s/s/s/s/"]
     assert long_scope.count("/") == MAX_SCOPE_DEPTH - 1 and long_scope.endswith("/…")
+
+
+def test_huge_const_in_a_graph_names_the_node():
+    n = node("c", "Const", dtype=dtypes.string)
+    t = smlens.tensors.types_pb2.TensorProto(dtype=dtypes.string.enum)
+    t.tensor_shape.dim.add().size = 1 << 30
+    t.string_val.append(b"x")
+    n.attr["value"].tensor.CopyFrom(t)
+    files = model([n], {"s": sig({}, {"y": ("c:0", dtypes.string, None)})})
+    assert len(files["saved_model.pb"]) < 100
+    s = smlens.open(MemorySource(files, "t")).meta_graph().signatures["s"]
+    with pytest.raises(SmlensError, match="node 'c' \\(Const\\).*memory budget"):
+        s()
