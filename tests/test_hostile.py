@@ -383,6 +383,11 @@ def test_npy_and_npz_headers_are_checked_before_loading(tmp_path):
                 m.write(b"\0" * (1 << 20))
     with pytest.raises(SmlensError, match=r"bomb.npz\[x\]"):
         inputs.load_array_file(str(tmp_path / "bomb.npz"), None)
+    # a header longer than NumPy's safety limit (it would otherwise be eval'd as a huge literal)
+    big = b"{'descr': '<f8', 'fortran_order': False, 'shape': (" + b"1, " * 400_000 + b"), }"
+    (tmp_path / "bighdr.npy").write_bytes(b"\x93NUMPY\x02\x00" + struct.pack("<I", len(big)) + big)
+    with pytest.raises(InputError, match="bighdr.npy: not a valid .npy header"):
+        inputs.load_array_file(str(tmp_path / "bighdr.npy"), None)
     np.save(tmp_path / "sub.npy", np.zeros(3, dtype="(2,)f4"))
     a = inputs.load_array_file(str(tmp_path / "sub.npy"), None)   # NumPy expands sub-arrays: (3, 2) float32
     assert a.shape == (3, 2) and a.dtype == np.float32

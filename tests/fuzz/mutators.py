@@ -481,8 +481,7 @@ def mutate_pbtxt(files: Files, path: str, rng: random.Random) -> str:
         depth = rng.choice([50, 5000, 100000])
         pos = data.find(b"{", rng.randrange(max(len(data), 1)))
         pos = pos + 1 if pos >= 0 else len(data)
-        files[path] = data[:pos] + b"graph_def {" * 0 + b" meta_info_def { any_info { " * 0 + \
-            (b"x { " * depth) + (b"} " * depth) + data[pos:]
+        files[path] = data[:pos] + (b"x { " * depth) + (b"} " * depth) + data[pos:]
         return f"nesting {depth}"
     if r < 0.3:
         nums = [b"1", b"-1", b"99999999999999999999", b"1e999", b"nan", b"-9223372036854775808"]
