@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--batch", type=int, default=500, help="mutants per work unit (figures print per unit)")
-    p.add_argument("--seconds", type=float, default=10.0, help="time limit per mutant")
+    p.add_argument("--seconds", type=float, default=10.0, help="CPU seconds per mutant (wall clock: 3x)")
     p.add_argument("--memory-mb", type=int, default=1024, help="address space a mutant may add")
     p.add_argument("--only", type=int, help="run just this mutant and print its outcome")
     p.add_argument("--save", help="with --only: write the mutant's files here")

@@ -187,8 +187,13 @@ def _same(a, b) -> bool:
 
 @dataclass
 class Limits:
-    seconds: float = 10.0
+    seconds: float = 10.0   # CPU seconds (RLIMIT_CPU: a hang is caught even on a starved machine)
     memory: int = 1 << 30   # address space the child may add on top of the parent's
+    wall: float | None = None   # wall-clock seconds before the child is killed (default 3 x seconds)
+
+    @property
+    def wall_seconds(self) -> float:
+        return self.wall if self.wall is not None else 3 * self.seconds
 
 
 @dataclass
@@ -250,7 +255,7 @@ def run_one(index: int, seed: Seed, files, what: str, protected: bool, limits: L
         finally:
             os._exit(3)
     os.close(wfd)
-    deadline = time.monotonic() + limits.seconds
+    deadline = time.monotonic() + limits.wall_seconds
     chunks = []
     timed_out = False
     while True:
@@ -270,7 +275,7 @@ def run_one(index: int, seed: Seed, files, what: str, protected: bool, limits: L
     _, status = os.waitpid(pid, 0)
     text = b"".join(chunks).decode(errors="replace")
     if timed_out:
-        return Result(index, seed.name, what, "hang", f"no result after {limits.seconds} s")
+        return Result(index, seed.name, what, "hang", f"no result after {limits.wall_seconds} s")
     if text:
         outcome, _, detail = text.partition("\t")
         return Result(index, seed.name, what, outcome, detail)

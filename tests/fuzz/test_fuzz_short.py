@@ -18,7 +18,7 @@ COUNT = 210   # 30 per seed model; about 10-30 s on a loaded 2-core machine
 def test_short_fuzz_run_is_all_clean():
     seeds = harness.load_seeds()
     bad = []
-    counts = harness.run(seeds, 20261206, range(COUNT), harness.Limits(seconds=20, memory=1 << 30),
+    counts = harness.run(seeds, 20261206, range(COUNT), harness.Limits(seconds=10, memory=1 << 30, wall=120),
                          lambda r: bad.append(r) if r.outcome in harness.BAD + ("skipped",) else None)
     assert sum(counts.values()) == COUNT
     assert not bad, "\n".join(f"#{r.index} {r.outcome}: {r.what}: {r.detail}" for r in bad)
