@@ -221,7 +221,11 @@ def _child(files, seed: Seed, protected: bool, limits: Limits, wfd: int) -> None
     cpu = int(limits.seconds) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     sys.setrecursionlimit(10000)
+    from smlens import limits as smlens_limits
     from smlens.errors import SmlensError, UnsupportedError
+    # the allocation budget sits well inside the child's address space: going past it is a clean error,
+    # running out of memory anyway ("memory") means an allocation the budget does not cover
+    smlens_limits.set_max_memory(min(smlens_limits.max_memory(), limits.memory // 4))
     code, detail = "ok", ""
     try:
         code = exercise(files, seed, protected)
