@@ -94,18 +94,6 @@ def check_alloc(nbytes: float, what: str = "result") -> None:
                                  f"{human(_max_memory)} (raise it with --max-memory)")
 
 
-def check_elements(count: float, itemsize: int, what: str = "result") -> None:
-    """check_alloc for `count` elements of `itemsize` bytes (object arrays: a pointer each and the objects)."""
-    check_alloc(count * max(int(itemsize), 8 if itemsize == 0 else 1), what)
-
-
-def check_shape(shape, itemsize: int, what: str = "result") -> None:
-    n = 1
-    for d in shape:
-        n *= max(int(d), 0)
-    check_elements(n, itemsize, what)
-
-
 # ---------------------------------------------------------------- time budget
 
 def check_deadline() -> None:
