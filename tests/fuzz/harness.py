@@ -10,6 +10,7 @@ Mutant i of seed s is fully determined by (s, i), so any failure is reproducible
 """
 from __future__ import annotations
 
+import math
 import os
 import random
 import resource
@@ -163,7 +164,7 @@ def _feeds(sig) -> dict | None:
     for k, spec in sig.inputs.items():
         shape = spec.shape
         dt = spec.dtype
-        if shape is None or dt is None or any(d is None or d < 0 for d in shape) or np.prod(shape) > 4096:
+        if shape is None or dt is None or any(d is None or d < 0 for d in shape) or math.prod(shape) > 4096:
             return None
         if dt.name == "string":
             feeds[k] = np.full(shape, b"a", dtype=object)
