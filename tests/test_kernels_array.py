@@ -892,17 +892,17 @@ def test_data_movement_keeps_dtype(dtype):
 
 
 def test_huge_outputs_are_refused_not_allocated():
-    with raises("more than the limit"):
+    with raises("more than the memory budget"):
         run("Fill", i64([1 << 20, 1 << 20]), f32(0))
-    with raises("more than the limit"):
+    with raises("more than the memory budget"):
         run("Range", i64(0), i64(1 << 40), i64(1), Tidx=dtypes.int64)
-    with raises("more than the limit"):
+    with raises("more than the memory budget"):
         run("Tile", f32([1, 2]), i64([1 << 40]))
-    with raises("more than the limit"):
+    with raises("more than the memory budget"):
         run("DynamicStitch", i64([1 << 40]), f32([1]), N=1)
-    with raises("more than the limit"):
+    with raises("more than the memory budget"):
         run("UnsortedSegmentSum", f32([1]), i32([0]), i64(1 << 40), T=dtypes.float32)
-    with raises("more than the limit"):
+    with raises("more than the memory budget"):
         run("MatrixDiagV3", f32([[1], [2]]), i32(0), i32(1), i32(2**31 - 1), f32(0))
 
 

@@ -147,8 +147,9 @@ def test_regex_replace_details():
     for bad in ["(", "a(?=b)", r"(a)\1", "[a", "a**", "(?<n>a)"]:
         with pytest.raises(ExecutionError, match="Invalid pattern"):
             run("StaticRegexReplace", S("abc"), pattern=bad, rewrite="x")
+    assert strings(run("StaticRegexReplace", S("ab1é"), pattern=r"\pL", rewrite="x")) == [b"xx1x"]
     with pytest.raises(UnsupportedError):
-        run("StaticRegexReplace", S("abc"), pattern=r"\pL", rewrite="x")
+        run("StaticRegexReplace", S("abc"), pattern=r"\p{Greek}", rewrite="x")
 
 
 def test_regex_full_match():

@@ -4,6 +4,7 @@
 //   type: "init" | "open" | "describe" | "variables" | "tensor" | "tensor_npy" | "graph" | "run" | "output"
 //         | "open_url" (a hosted model: {url, kind}; files are read with httpRange below)
 //         | "backend" ({choice: "auto"|"webgpu"|"wasm"|"numpy"} -> adapter info and the backends chosen)
+//         | "limits" (args.max_memory: smlens.limits' allocation budget in bytes, handled here)
 //   (every type but init maps to smlens.webapi.handle(type, ...); buffers: Uint8Arrays of uploaded inputs)
 // (worker -> page): {id, type: "progress", text, fraction} | {id, type: "result", value, blobs}
 //                   | {id, type: "error", message, kind}
@@ -152,6 +153,13 @@ self.onmessage = async (event) => {
     await initPromise;
     if (type === "backend") {
       postMessage({ id, type: "result", value: await selectBackend(args?.choice), blobs: {} });
+      return;
+    }
+    if (type === "limits") {
+      // The page's memory setting: smlens.limits' allocation budget (null restores the default).
+      const limits = pyodide.pyimport("smlens.limits");
+      limits.set_max_memory(args?.max_memory || limits.DEFAULT_MAX_MEMORY);
+      postMessage({ id, type: "result", value: { max_memory: limits.max_memory() }, blobs: {} });
       return;
     }
     if (type === "open") {

@@ -1,5 +1,5 @@
 """SavedModel Lens: inspect and run TensorFlow SavedModels and checkpoints without TensorFlow."""
-from . import errors, sources
+from . import errors, limits, sources
 from .errors import SmlensError
 from .model import MetaGraph, Model, Signature, TensorSpec, open
 
@@ -13,4 +13,4 @@ _model.PLANNER.update(signature=_plan.compile_signature, names=_plan.compile_nam
                      generation=_backend_registry.generation)
 
 __version__ = "0.1.0"
-__all__ = ["open", "Model", "MetaGraph", "Signature", "TensorSpec", "SmlensError", "errors", "sources"]
+__all__ = ["open", "Model", "MetaGraph", "Signature", "TensorSpec", "SmlensError", "errors", "limits", "sources"]

@@ -187,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--serving_metadata", action="store_true",
                    help="what TF Serving's GET /v1/models/NAME/metadata returns (the 'serve' MetaGraph's signatures)")
     s.add_argument("--model_name", help="model name for --serving_metadata (default: the folder's name)")
+    _add_limit_options(s)
     s.set_defaults(func=cmd_show)
 
     r = sub.add_parser("run", help="like `saved_model_cli run`")
@@ -200,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input_exprs", help="inputs as Python literals or NumPy calls, ';'-separated: "
                    "'key=[[1.0, 2.0]];key2=np.ones((2, 3))' (evaluated safely, never with eval)")
     r.add_argument("--input_examples", help="'key=[{\"feature\": [1.0]}]' (serialized tf.Example)")
-    r.add_argument("--outdir", help="write each output to <outdir>/<key>.npy")
+    r.add_argument("--outdir", help="write each output to <outdir>/<key>.npy (a key that is not a safe file "
+                   "name is sanitised and gets a hash suffix: see smlens.filenames)")
     r.add_argument("--overwrite", action="store_true", help="replace output files that already exist in --outdir")
     r.add_argument("--json", action="store_true",
                    help="print the outputs as JSON (per output: key, dtype, shape, values), the page's vocabulary")
@@ -216,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also time every step (op, backend, shapes; slowest first) and list the compiler passes")
     r.add_argument("--profile_runs", type=int, default=5, help="runs timed by --profile (median)")
     r.add_argument("--profile_top", type=int, default=30, help="steps listed by --profile (text output)")
+    r.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="stop the run after S seconds (compiling included); Ctrl-C also stops it cleanly")
+    _add_limit_options(r)
     r.set_defaults(func=cmd_run)
 
     i = sub.add_parser("inspect", help="like `python -m tensorflow.python.tools.inspect_checkpoint`")
@@ -230,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--printoptions", nargs="*", help="numpy print options as k=v")
     i.add_argument("--json", action="store_true",
                    help="machine-readable: the checkpoint (prefix, format, num_shards, ...) and its tensors")
+    _add_limit_options(i)
     i.set_defaults(func=cmd_inspect)
 
     o = sub.add_parser("ops", help="list the op types smlens can execute, with their kernel modules")
@@ -245,14 +251,45 @@ def _bool(v: str) -> bool:
     return v.lower() == "true"
 
 
+# ---- resource limits for hostile models: --max-memory, run --timeout (see smlens.limits)
+
+def _size(text: str) -> int:
+    from .limits import parse_size
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _add_limit_options(p: argparse.ArgumentParser) -> None:
+    from .limits import DEFAULT_MAX_MEMORY, human
+    p.add_argument("--max-memory", type=_size, default=None, metavar="SIZE",
+                   help=f"largest single tensor or buffer a file, attr or shape may make smlens allocate, e.g. "
+                        f"512M, 4G (default {human(DEFAULT_MAX_MEMORY)})")
+
+
+def _run_limited(args: argparse.Namespace) -> str:
+    from . import limits
+    with limits.memory_budget(getattr(args, "max_memory", None)), limits.deadline(getattr(args, "timeout", None)):
+        return args.func(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .limits import RunTimeout
+    if getattr(args, "timeout", None) is not None and not args.timeout > 0:
+        print("error: --timeout must be a positive number of seconds", file=sys.stderr)
+        return 2
     try:
-        text = args.func(args)
+        text = _run_limited(args)
     except SmlensError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except RunTimeout as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 124
     except KeyboardInterrupt:
+        print("error: interrupted (Ctrl-C)", file=sys.stderr)
         return 130
     except (RecursionError, MemoryError) as e:
         print(f"error: input too deeply nested or too large ({type(e).__name__})", file=sys.stderr)

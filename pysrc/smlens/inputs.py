@@ -17,6 +17,7 @@ import os
 import re
 import warnings
 import zipfile
+import zlib
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -59,6 +60,7 @@ def load_array_file(filename: str, name: str | None) -> np.ndarray:
 def load_array(file: str | BinaryIO, filename: str, name: str | None, *, prefer: str | None = None) -> np.ndarray:
     """load_array_file of a path or an open binary file (`filename` names it in messages). `prefer`: for an
     .npz and no `name`, the array of that name if the file has one, else its only array."""
+    _check_array_file(file, filename)
     try:
         data = np.load(file, allow_pickle=False)
     except ValueError as e:
@@ -69,6 +71,7 @@ def load_array(file: str | BinaryIO, filename: str, name: str | None, *, prefer:
     except (OSError, EOFError, zipfile.BadZipFile) as e:
         raise InputError(f"{filename}: cannot read it as .npy or .npz ({e})") from None
     if isinstance(data, np.ndarray):
+        _check_loaded_dtype(data, filename)
         if name:
             warnings.warn(f'Input file {filename} contains a single ndarray. Name key "{name}" ignored.',
                           stacklevel=3)
@@ -78,17 +81,85 @@ def load_array(file: str | BinaryIO, filename: str, name: str | None, *, prefer:
             if name:
                 if name not in data.files:
                     raise InputError(f'Input file {filename} does not contain variable with name "{name}".')
-                return data[name]
+                return _check_loaded_dtype(data[name], f"{filename}[{name}]")
             if prefer in data.files:
-                return data[prefer]
+                return _check_loaded_dtype(data[prefer], f"{filename}[{prefer}]")
             if len(data.files) != 1:
                 if prefer:
                     raise InputError(f'Input file {filename} has arrays {data.files}, none named "{prefer}".')
                 raise InputError(f"Input file {filename} contains more than one ndarrays. Please specify the name "
                                  "of ndarray to use.")
-            return data[data.files[0]]
-        except (ValueError, EOFError, zipfile.BadZipFile) as e:
+            return _check_loaded_dtype(data[data.files[0]], filename)
+        except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
             raise InputError(f"{filename}: {e}") from None
+
+
+def _check_loaded_dtype(a: np.ndarray, filename: str) -> np.ndarray:
+    if a.dtype.fields is not None or a.dtype.subdtype is not None or a.dtype.kind not in "biufcSU":
+        raise InputError(f"{filename}: arrays of dtype {a.dtype} are not supported (plain numeric, bool or "
+                         "string arrays only)")
+    return a
+
+
+def _check_array_file(file: str | BinaryIO, filename: str) -> None:
+    """Before loading: every array's header (shape, dtype) must fit the allocation budget and the bytes the
+    file (or zip member) actually holds, so a forged header or a zip bomb fails with a clear error."""
+    from .limits import check_alloc
+    f = open(file, "rb") if isinstance(file, str) else file
+    start = f.tell()
+    try:
+        magic = f.read(6)
+        f.seek(start)
+        if magic == b"\x93NUMPY":
+            _check_npy_header(f, filename, None)
+        elif magic[:2] == b"PK":
+            try:
+                zf = zipfile.ZipFile(f)
+            except (zipfile.BadZipFile, OSError, ValueError) as e:
+                raise InputError(f"{filename}: cannot read it as .npz ({e})") from None
+            with zf:
+                infos = zf.infolist()
+                if len(infos) > 100_000:
+                    raise InputError(f"{filename}: .npz holds {len(infos)} files")
+                for info in infos:
+                    what = f"{filename}[{info.filename.removesuffix('.npy')}]"
+                    check_alloc(info.file_size, f"{what}: uncompressed array")
+                    try:
+                        with zf.open(info) as member:
+                            _check_npy_header(member, what, info.file_size)
+                    except (zipfile.BadZipFile, OSError, zlib.error, NotImplementedError) as e:
+                        raise InputError(f"{what}: cannot read it ({e})") from None
+    finally:
+        if isinstance(file, str):
+            f.close()
+        else:
+            f.seek(start)
+
+
+def _check_npy_header(f: BinaryIO, what: str, size: int | None) -> None:
+    from numpy.lib import format as npformat
+
+    from .limits import check_alloc
+    try:
+        version = npformat.read_magic(f)
+        if version == (1, 0):
+            shape, _fortran, dtype = npformat.read_array_header_1_0(f)
+        else:
+            shape, _fortran, dtype = npformat.read_array_header_2_0(f)
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as e:
+        raise InputError(f"{what}: not a valid .npy header ({str(e)[:200]})") from None
+    n = 1
+    for d in shape:
+        n *= int(d)
+    nbytes = n * max(dtype.itemsize, 1)
+    check_alloc(nbytes, f"{what}: array of shape {list(shape)} {dtype}")
+    if dtype.hasobject:
+        return  # refused as pickled data by np.load
+    here = f.tell()
+    available = (f.seek(0, os.SEEK_END) if size is None else size) - here  # zip members: the declared size
+    if nbytes > available:
+        raise InputError(f"{what}: header says shape {list(shape)} of {dtype} ({nbytes} bytes) but the file holds "
+                         f"only {available} bytes after it (truncated or forged)")
 
 
 # ------------------------------------------------------------------------------------------ expressions
@@ -186,7 +257,10 @@ def _np_call(name: str, node: ast.Call, args: list, kwargs: dict) -> np.ndarray:
             _number(node, v)
         if step == 0:
             raise _refuse(node, "np.arange step must not be zero")
-        _check_size(node, max(0, int(np.ceil((stop - start) / step))))
+        count = (stop - start) / step
+        if not np.isfinite(count):
+            raise _refuse(node, "np.arange bounds must be finite numbers")
+        _check_size(node, max(0, int(np.ceil(count))))
         return np.arange(start, stop, step, dtype=dtype)
     if name == "linspace":
         start, stop = _number(node, arg(0, "start", required=True)), _number(node, arg(1, "stop", required=True))
@@ -444,13 +518,16 @@ def format_run_output(results: dict, signature=None, saved: dict[str, str] | Non
 
 
 def save_outputs(results: dict, outdir: str, overwrite: bool = False) -> dict[str, str]:
-    """Write <outdir>/<key>.npy for every output; refuses to replace a file unless `overwrite`.
+    """Write every output into `outdir`, named by filenames.output_file_name (a key that is not a safe file
+    name gets a sanitised name with a hash: nothing is ever written outside `outdir`, nor through a
+    symlink); refuses to replace a file unless `overwrite`.
     String outputs are object arrays of bytes, saved as TensorFlow's saved_model_cli saves them (NumPy pickles
     object arrays; load with allow_pickle=True). A fixed-width 'S' array would silently drop trailing NULs."""
-    paths = {key: os.path.join(outdir, key + ".npy") for key in sorted(results)}
+    from .filenames import open_new_file, output_paths
+    paths = output_paths(sorted(results), outdir)
     if not overwrite:
         for path in paths.values():
-            if os.path.exists(path):
+            if os.path.lexists(path):
                 raise InputError(f'Output file {path} already exists. Add "--overwrite" to overwrite the existing '
                                  "output files.")
     os.makedirs(outdir, exist_ok=True)
@@ -459,5 +536,11 @@ def save_outputs(results: dict, outdir: str, overwrite: bool = False) -> dict[st
         if value is None:
             continue
         arr = np.asarray(value)
-        np.save(path, arr, allow_pickle=arr.dtype == object)
+        if os.path.islink(path):
+            raise InputError(f"Output file {path} is a symbolic link: not written through")
+        try:
+            with open_new_file(path, overwrite) as f:
+                np.save(f, arr, allow_pickle=arr.dtype == object)
+        except OSError as e:
+            raise InputError(f"cannot write output {key!r} to {path}: {e.strerror or e}") from None
     return {k: p for k, p in paths.items() if results[k] is not None}

@@ -59,13 +59,24 @@ class DirSource:
         self.recursive = recursive
         if not os.path.isdir(self.root):
             raise NotFoundError("no such directory", root)
+        self._real_root = os.path.realpath(self.root)
         self._files: list[str] | None = None
 
     def _full(self, path: str) -> str:
         full = os.path.normpath(os.path.join(self.root, path))
         if not (full == self.root or full.startswith(self.root + os.sep)):
             raise NotFoundError("path escapes the model directory", path)
+        if not self._inside(full):
+            raise NotFoundError("symbolic link to a file outside the model directory: not followed",
+                                display_path(self, path))
         return full
+
+    def _inside(self, full: str) -> bool:
+        """Whether `full`, with symlinks resolved, still lies inside the model directory (as the page
+        sees a dropped folder: it cannot follow links out of it)."""
+        real_root = self._real_root
+        real = os.path.realpath(full)
+        return real == real_root or real.startswith(real_root + os.sep)
 
     def read(self, path: str, offset: int = 0, length: int | None = None) -> bytes:
         try:
@@ -86,13 +97,17 @@ class DirSource:
     def list(self) -> list[str]:
         if self._files is None:
             if not self.recursive:
-                self._files = sorted(e.name for e in os.scandir(self.root) if e.is_file())
+                self._files = sorted(e.name for e in os.scandir(self.root) if e.is_file()
+                                     and (not e.is_symlink() or self._inside(e.path)))
                 return list(self._files)
             out = []
             for dirpath, dirnames, filenames in os.walk(self.root):
                 dirnames.sort()
                 rel = os.path.relpath(dirpath, self.root)
                 for f in sorted(filenames):
+                    full = os.path.join(dirpath, f)
+                    if os.path.islink(full) and not self._inside(full):
+                        continue  # a link out of the model directory is not part of the model
                     out.append(f if rel == "." else posixpath.join(rel.replace(os.sep, "/"), f))
             self._files = out
         return list(self._files)

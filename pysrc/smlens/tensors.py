@@ -11,11 +11,22 @@ from .proto import types_pb2
 MAX_FILL_ELEMENTS = 1 << 31
 
 
+# NumPy arrays have at most 64 dimensions (TensorFlow allows 254, but no real model comes near either).
+MAX_RANK = 64
+
+
 def shape_from_proto(shape: types_pb2.TensorShapeProto) -> tuple[int, ...] | None:
-    """Dims as ints (-1 = unknown); None for unknown rank."""
+    """Dims as ints (-1 = unknown); None for unknown rank. FormatError for a rank over MAX_RANK or a
+    dimension below -1."""
     if shape.unknown_rank:
         return None
-    return tuple(int(d.size) for d in shape.dim)
+    if len(shape.dim) > MAX_RANK:
+        raise FormatError(f"shape of rank {len(shape.dim)}: at most {MAX_RANK} dimensions are supported")
+    dims = tuple(int(d.size) for d in shape.dim)
+    for d in dims:
+        if d < -1:
+            raise FormatError(f"shape {list(dims)} has a negative dimension")
+    return dims
 
 
 def shape_to_proto(shape) -> types_pb2.TensorShapeProto:
@@ -99,6 +110,11 @@ def to_numpy(t: types_pb2.TensorProto, what: str = "tensor") -> np.ndarray:
     return _fill(vals, n, shape, dt, what)
 
 
+def _check_budget(n: int, itemsize: int, shape, what: str) -> None:
+    from .limits import check_alloc
+    check_alloc(n * itemsize, f"{what}: shape {list(shape)}")
+
+
 def _fill(vals: np.ndarray, n: int, shape, dt, what: str) -> np.ndarray:
     if len(vals) == n:
         return vals.reshape(shape)
@@ -106,6 +122,7 @@ def _fill(vals: np.ndarray, n: int, shape, dt, what: str) -> np.ndarray:
         raise FormatError(f"{what}: {len(vals)} values for shape {list(shape)}")
     if n > MAX_FILL_ELEMENTS:
         raise FormatError(f"{what}: shape {list(shape)} is too large to materialise")
+    _check_budget(n, np.dtype(dt.np).itemsize, shape, what)
     if len(vals) == 0:
         return np.zeros(shape, dtype=dt.np)
     out = np.empty(n, dtype=dt.np)
@@ -119,9 +136,13 @@ def _fill_object(vals: list, n: int, shape, default, what: str) -> np.ndarray:
         raise FormatError(f"{what}: {len(vals)} values for shape {list(shape)}")
     if n > MAX_FILL_ELEMENTS:
         raise FormatError(f"{what}: shape {list(shape)} is too large to materialise")
+    # a pointer per element, plus the bytes of the values (each distinct value is stored once)
+    _check_budget(n, 8, shape, what)
     out = np.empty(n, dtype=object)
-    for i in range(n):
-        out[i] = vals[i] if i < len(vals) else (vals[-1] if vals else default)
+    k = len(vals)
+    for i in range(k):
+        out[i] = vals[i]
+    out[k:] = vals[-1] if vals else default   # one C-level fill, not a Python loop over n
     return out.reshape(shape)
 
 

@@ -55,10 +55,18 @@ def table(entries: list[tuple[bytes, bytes]]) -> bytes:
     return bytes(out + footer)
 
 
+def string_tensor(values: list[bytes]) -> tuple[bytes, int]:
+    """(stored bytes, masked entry CRC32C) of a string tensor: varint64 lengths, the masked CRC of the
+    lengths (as uint32s), then the bytes; the entry CRC covers the lengths as uint32s, that CRC, the bytes."""
+    lens_crc = crc32c.crc32c(struct.pack(f"<{len(values)}I", *[len(v) for v in values]))
+    rest = struct.pack("<I", crc32c.mask(lens_crc)) + b"".join(values)
+    return b"".join(_varint(len(v)) for v in values) + rest, crc32c.mask(crc32c.crc32c(rest, lens_crc))
+
+
 def bundle(tensors_: dict[str, np.ndarray], *, num_shards: int = 1,
            tweak=None) -> dict[str, bytes]:
-    """{'ckpt.index': ..., 'ckpt.data-00000-of-00001': ...} for numeric tensors. `tweak(name, entry)` may
-    edit each BundleEntryProto before it is written."""
+    """{'ckpt.index': ..., 'ckpt.data-00000-of-00001': ...} for numeric tensors and string tensors (object
+    arrays of bytes). `tweak(name, entry)` may edit each BundleEntryProto before it is written."""
     data = bytearray()
     entries = []
     header = checkpoint_pb2.BundleHeaderProto(num_shards=num_shards)
@@ -66,6 +74,15 @@ def bundle(tensors_: dict[str, np.ndarray], *, num_shards: int = 1,
     entries.append((b"", header.SerializeToString()))
     for name, arr in tensors_.items():
         arr = np.asarray(arr)
+        if arr.dtype == object:
+            raw, crc = string_tensor([bytes(v) for v in arr.reshape(-1)])
+            e = checkpoint_pb2.BundleEntryProto(dtype=dtypes.string.enum, shape=tensors.shape_to_proto(arr.shape),
+                                                shard_id=0, offset=len(data), size=len(raw), crc32c=crc)
+            if tweak:
+                tweak(name, e)
+            data += raw
+            entries.append((name.encode(), e.SerializeToString()))
+            continue
         dt = dtypes.from_numpy(arr.dtype)
         raw = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<")).tobytes()
         e = checkpoint_pb2.BundleEntryProto(dtype=dt.enum, shape=tensors.shape_to_proto(arr.shape),

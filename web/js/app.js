@@ -407,12 +407,55 @@ function applyBackendChoice(w) {
   }, (err) => console.warn("backend choice failed:", err));
 }
 
+// ------------------------------------------------------------------ cancel from every view, memory budget
+// Any request that keeps the worker busy for a moment (open, describe, graph layout data, variables, run)
+// shows a bar with Cancel: it terminates the worker and starts a fresh one that re-opens the same files
+// (worker-client.js cancel()). An interrupt buffer would keep the runtime, but Pyodide only supports one
+// with SharedArrayBuffer, i.e. a cross-origin isolated page, which static hosts do not all provide.
+
+const MEMORY_CHOICES = [["512M", 512 << 20], ["1G", 1 << 30], ["2G (default)", 0], ["3G", 3 * (1 << 30)]];
+
+function initWorkChrome() {
+  const w = state.worker;
+  const label = h("span", { class: "status-text" }, "Working…");
+  const cancel = h("button", { class: "btn", "data-testid": "global-cancel",
+    title: "Stop the current work: the Python runtime restarts and re-opens the model" }, "Cancel");
+  const bar = h("div", { class: "status work-bar", id: "work-bar", hidden: true, role: "status" }, label, cancel);
+  $("#status").after(bar);
+  let timer = null;
+  const busyType = () => [...w.pending.values()].find((p) => p.type !== "init" && p.type !== "limits")?.type;
+  w.addEventListener("busy", () => {
+    if (timer || !busyType()) return;
+    timer = setTimeout(() => { timer = null; const t = busyType(); if (t) { label.textContent = `Working (${t})…`; bar.hidden = false; } }, 400);
+  });
+  w.addEventListener("idle", () => { if (!busyType()) { clearTimeout(timer); timer = null; bar.hidden = true; } });
+  cancel.addEventListener("click", async () => {
+    cancel.disabled = true;
+    label.textContent = "Cancelled: restarting the Python runtime and re-opening the model…";
+    try { await w.cancel(); } catch (err) { showError(err, "Restart after cancel failed"); }
+    finally { cancel.disabled = false; bar.hidden = true; setStatus(null); }
+  });
+  const select = h("select", { class: "candidate-select", id: "memory-select", "aria-label": "Memory budget",
+    title: "Largest tensor a model may make smlens allocate (hostile files are stopped with an error)" },
+    ...MEMORY_CHOICES.map(([text, bytes]) => h("option", { value: String(bytes) }, `Memory ${text}`)));
+  let saved = "0";
+  try { saved = localStorage.getItem("smlens-max-memory") || "0"; } catch { /* storage may be blocked */ }
+  select.value = MEMORY_CHOICES.some(([, b]) => String(b) === saved) ? saved : "0";
+  if (select.value !== "0") w.setMaxMemory(Number(select.value)).catch(() => {});
+  select.addEventListener("change", () => {
+    try { localStorage.setItem("smlens-max-memory", select.value); } catch { /* ignore */ }
+    w.setMaxMemory(Number(select.value)).catch((err) => showError(err, "Could not set the memory budget"));
+  });
+  $("#theme-toggle").before(select);
+}
+
 function main() {
   initTheme();
   initKeyboard();
   initDrop();
   initInputs();
   initWorker();
+  initWorkChrome();
   window.addEventListener("popstate", route);
   window.addEventListener("hashchange", route);
   $("#copy-link").addEventListener("click", copyShareLink);

@@ -34,8 +34,9 @@ export class PyWorker extends EventTarget {
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
-    this.ready = this.request("init").then((info) => {
+    this.ready = this.request("init").then(async (info) => {
       this.info = info;
+      if (this.maxMemory) await this.request("limits", { max_memory: this.maxMemory });  // kept across restarts
       this.dispatchEvent(new CustomEvent("ready", { detail: info }));
       return info;
     });
@@ -87,6 +88,14 @@ export class PyWorker extends EventTarget {
     this.openUrlArgs = args;
     this.openFiles = null;
     return summary;
+  }
+
+  /** The allocation budget (bytes) Python checks before creating data from files, attrs and shapes
+   * (smlens.limits); null: smlens' default. Re-applied after a cancel restarts the worker. */
+  async setMaxMemory(bytes) {
+    this.maxMemory = bytes || null;
+    await this.ready;
+    return this.request("limits", { max_memory: this.maxMemory });
   }
 
   get busy() {

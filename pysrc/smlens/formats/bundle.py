@@ -275,13 +275,19 @@ class Bundle:
         if self._object_graph is False:
             self._object_graph = None
             if OBJECT_GRAPH_KEY in self.entries:
-                raw = self.read(OBJECT_GRAPH_KEY).reshape(-1)[0]
+                value = self.read(OBJECT_GRAPH_KEY)
+                if value.dtype != object or value.size != 1:
+                    raise FormatError(f"{OBJECT_GRAPH_KEY} must be one string, found {value.size} "
+                                      f"{self.entries[OBJECT_GRAPH_KEY].dtype.name} value(s)", self.display)
+                raw = value.reshape(-1)[0]
                 self._object_graph = self._parse(checkpoint_pb2.TrackableObjectGraph, raw, "object graph")
                 self._assign_object_paths(self._object_graph)
         return self._object_graph
 
     def _assign_object_paths(self, graph) -> None:
-        paths = object_paths(graph)
+        wanted = [i for i, node in enumerate(graph.nodes)
+                  if any(a.checkpoint_key in self.entries for a in node.attributes)]
+        paths = object_paths(graph, wanted)
         for node_id, node in enumerate(graph.nodes):
             for attr in node.attributes:
                 e = self.entries.get(attr.checkpoint_key)

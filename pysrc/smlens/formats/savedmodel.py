@@ -43,6 +43,8 @@ def parse_text(cls, data: bytes, shown: str, what: str):
         text_format.Parse(data.decode("utf-8"), msg, allow_unknown_field=True)
     except (text_format.ParseError, UnicodeDecodeError) as e:
         raise FormatError(f"not a valid {what} text proto: {e}", shown) from None
+    except RecursionError:
+        raise FormatError(f"not a valid {what} text proto: messages nested too deeply", shown) from None
     return msg
 
 

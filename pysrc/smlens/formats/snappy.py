@@ -7,10 +7,13 @@ from .varint import varint
 MAX_UNCOMPRESSED = 1 << 30
 
 
-def decompress(buf: bytes) -> bytes:
+def decompress(buf: bytes, limit: int = MAX_UNCOMPRESSED) -> bytes:
+    """The uncompressed bytes; FormatError for corrupt data or a declared length over `limit`."""
     n, pos = varint(buf, 0, "snappy: uncompressed length", max_bits=32)
     if n > MAX_UNCOMPRESSED or n > 255 * len(buf):
         raise FormatError(f"snappy: implausible uncompressed length {n}")
+    if n > limit:
+        raise FormatError(f"snappy: block expands to {n} bytes, more than the {limit} allowed")
     out = bytearray()
     while pos < len(buf):
         tag = buf[pos]
@@ -42,10 +45,22 @@ def decompress(buf: bytes) -> bytes:
                 pos += 4
             if off == 0 or off > len(out):
                 raise FormatError("snappy: bad copy offset")
-            for _ in range(ln):
-                out.append(out[-off])
+            if len(out) + ln > n:
+                raise FormatError("snappy: output longer than declared")
+            _copy(out, off, ln)
         if len(out) > n:
             raise FormatError("snappy: output longer than declared")
     if len(out) != n:
         raise FormatError("snappy: output shorter than declared")
     return bytes(out)
+
+
+def _copy(out: bytearray, off: int, ln: int) -> None:
+    """Append `ln` bytes starting `off` back (the source may overlap what is being written)."""
+    start = len(out) - off
+    if off >= ln:
+        out += out[start:start + ln]
+        return
+    pattern = bytes(out[start:])
+    reps, rest = divmod(ln, off)
+    out += pattern * reps + pattern[:rest]

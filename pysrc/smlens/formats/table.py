@@ -17,6 +17,12 @@ MAGIC = 0xDB4775248B80FB57
 FOOTER_SIZE = 48
 
 
+def snappy_budget() -> int:
+    """Most bytes all compressed blocks of one table may expand to (index files are small)."""
+    from ..limits import max_memory
+    return min(max_memory(), 64 << 20)
+
+
 def _block_entries(block: bytes, what: str) -> Iterator[tuple[bytes, bytes]]:
     if len(block) < 4:
         raise FormatError(f"{what}: block too small")
@@ -44,6 +50,7 @@ class Table:
     def __init__(self, data: bytes, path: str):
         self.path = path
         self.data = data
+        self._inflated = 0
         if len(data) < FOOTER_SIZE:
             raise FormatError(f"too small for a checkpoint index ({len(data)} bytes)", path)
         footer = data[-FOOTER_SIZE:]
@@ -56,9 +63,14 @@ class Table:
         idx_size, pos = varint(footer, pos, path)
         index = self._block(idx_off, idx_size, "index block")
         self.entries: dict[bytes, bytes] = {}
+        next_free = 0  # data blocks are written one after another: each handle must start past the last
         for _, handle in _block_entries(index, f"{path}: index block"):
             off, p = varint(handle, 0, path)
             size, _ = varint(handle, p, path)
+            if off < next_free:
+                raise FormatError(f"index block: data block at offset {off} overlaps or repeats an earlier "
+                                  "block", path)
+            next_free = off + size + 5
             for k, v in _block_entries(self._block(off, size, "data block"), f"{path}: data block at {off}"):
                 self.entries[k] = v
 
@@ -75,5 +87,13 @@ class Table:
         if ctype == 0:
             return contents
         if ctype == 1:
-            return snappy.decompress(contents)
+            try:
+                out = snappy.decompress(contents, max(snappy_budget() - self._inflated, 0))
+            except FormatError as e:
+                raise FormatError(f"{what} at offset {offset}: {e}", self.path) from None
+            self._inflated += len(out)
+            if self._inflated > snappy_budget():
+                raise FormatError(f"{what} at offset {offset}: compressed blocks expand to more than "
+                                  f"{snappy_budget()} bytes", self.path)
+            return out
         raise FormatError(f"{what} at offset {offset}: unknown compression type {ctype}", self.path)

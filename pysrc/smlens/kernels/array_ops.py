@@ -12,9 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, limits
 from ..errors import ExecutionError, UnsupportedError
-from ..tensors import MAX_FILL_ELEMENTS
 from .registry import REQUIRED, op
 
 # --------------------------------------------------------------------------- shared helpers
@@ -61,16 +60,15 @@ def intp(a: np.ndarray) -> np.ndarray:
     return np.asarray(a).astype(np.intp, copy=False)
 
 
-def check_elements(shape: Sequence[int], what: str) -> None:
-    """Refuse to build a tensor of negative dims or more elements than MAX_FILL_ELEMENTS."""
+def check_elements(shape: Sequence[int], what: str, itemsize: int = 8) -> None:
+    """Refuse to build a tensor of negative dims, or one larger than the allocation budget
+    (limits.max_memory; itemsize: bytes per element, 8 when the caller does not say)."""
     n = 1
     for d in shape:
         if d < 0:
             raise ExecutionError(f"Dimension {d} must be >= 0")
         n *= d
-    if n > MAX_FILL_ELEMENTS:
-        raise ExecutionError(f"{what}: shape {shape_str(shape)} has {n} elements, more than the limit "
-                             f"{MAX_FILL_ELEMENTS}")
+    limits.check_alloc(n * max(int(itemsize), 1), f"{what}: shape {shape_str(shape)}")
 
 
 def zero_of(dtype: np.dtype):
@@ -608,7 +606,7 @@ def tile(input, multiples):
             raise _err(f"Expected multiples[{i}] >= 0, but got {k}")
     if input.ndim == 0:
         return input
-    check_elements([d * k for d, k in zip(input.shape, reps)], "Tile")
+    check_elements([d * k for d, k in zip(input.shape, reps)], "Tile", input.dtype.itemsize)
     return np.tile(input, reps)
 
 
@@ -809,7 +807,7 @@ def fill(dims, value):
     if value.ndim > 1 or value.size != 1:
         raise _err(f"value must represent a scalar, got shape {shape_str(value.shape)}")
     shape = int_list(d, "dims")
-    check_elements(shape, "Fill")
+    check_elements(shape, "Fill", value.dtype.itemsize)
     return full(shape, value.reshape(())[()], value.dtype)
 
 
@@ -830,7 +828,7 @@ def ones_like(x):
 @op("Empty", inputs=["shape"], attrs={"dtype": REQUIRED, "init": False})
 def empty(shape, *, dtype, init):
     dims = int_list(shape, "shape")
-    check_elements(dims, "Empty")
+    check_elements(dims, "Empty", dtype.np.itemsize if dtype.np is not None else 8)
     return zeros(dims, dtype.np)
 
 
@@ -861,7 +859,7 @@ def range_(start, limit, delta, *, Tidx):
     if dt.kind in "iu":
         s, l, d = int(s), int(l), int(d)
         n = (abs(l - s) + abs(d) - 1) // abs(d)
-        check_elements([n], "Range")
+        check_elements([n], "Range", 8)
         if dt.kind == "u":
             return (np.uint64(s) + np.arange(n, dtype=np.uint64) * np.uint64(d)).astype(dt)
         return (s + np.arange(n, dtype=np.int64) * d).astype(dt)
@@ -958,6 +956,7 @@ def broadcast_to(input, shape):
             raise _err(f"Incompatible shapes: {shape_str(input.shape)} vs. {shape_str(dims)}")
     if tuple(dims) == input.shape:
         return input
+    check_elements(dims, "BroadcastTo", input.dtype.itemsize)  # a view, but any later op copies it
     return np.broadcast_to(input, tuple(dims))
 
 

@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from ..errors import ExecutionError
+from ..limits import check_deadline
 from .registry import REQUIRED, op
 
 MAX_ITERATIONS = 10_000_000
@@ -69,6 +70,7 @@ def while_(ctx, inputs, *, cond, body):
     cond_plan, body_plan = _plan(ctx, cond), _plan(ctx, body)
     values = list(inputs)
     for _ in range(MAX_ITERATIONS):
+        check_deadline()  # --timeout also where no timer signal can interrupt (threads, Pyodide)
         if not to_bool(cond_plan.call(values)[0], "While condition"):
             return values
         values = body_plan.call(values)

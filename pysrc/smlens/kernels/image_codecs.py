@@ -19,6 +19,7 @@ import zlib
 
 import numpy as np
 
+from .. import limits
 from ..errors import ExecutionError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -130,6 +131,8 @@ def _png_pixels(data: bytes) -> tuple[np.ndarray, int, int, bytes | None, bytes 
         raise _err(f"Invalid PNG data: color type {ctype} with bit depth {depth}")
     if width == 0 or height == 0 or width * height > _MAX_PIXELS:
         raise _err(f"PNG of {width}x{height} pixels is empty or too large")
+    limits.check_alloc(width * height * channels * (2 if depth == 16 else 1) * 2,  # rows + output
+                       f"PNG of {width}x{height} pixels")
     if ctype == 3 and palette is None:
         raise _err("Invalid PNG data: palette image without PLTE")
     bpp = max(1, channels * depth // 8)
@@ -231,6 +234,7 @@ def decode_bmp(data: bytes, channels: int) -> np.ndarray:
     height = abs(height)
     if width <= 0 or height == 0 or width * height > _MAX_PIXELS:
         raise _err(f"BMP of {width}x{height} pixels is empty or too large")
+    limits.check_alloc(width * height * 4, f"BMP of {width}x{height} pixels")
     src = bpp // 8
     row_size = (width * src + 3) // 4 * 4
     if offset + row_size * (height - 1) + width * src > len(data):

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, limits
 from ..errors import ExecutionError
 from .registry import REQUIRED, op
 
@@ -22,10 +22,8 @@ _MAX_BYTES = 1 << 32  # refuse outputs beyond 4 GiB (hostile or broken size tens
 
 
 def _check_output(shape, itemsize: int, op_name: str) -> None:
-    nbytes = math.prod(shape) * max(itemsize, 4)  # float32 intermediates at least
-    if nbytes > _MAX_BYTES:
-        raise ExecutionError(f"{op_name}: output of shape {tuple(shape)} would need {nbytes / 2**30:.1f} GiB; "
-                             "refusing")
+    limits.check_alloc(math.prod(shape) * max(itemsize, 4),  # float32 intermediates at least
+                       f"{op_name}: output of shape {tuple(shape)}")
 
 
 def _images4(images, op_name: str) -> np.ndarray:

@@ -19,6 +19,7 @@ import struct
 
 import numpy as np
 
+from .. import limits
 from ..errors import ExecutionError, UnsupportedError
 
 _MAX_PIXELS = 1 << 26          # 64 Mpixel: coefficients are kept (int16) for the whole image
@@ -68,13 +69,14 @@ class _Huffman:
 class _Bits:
     """Entropy-coded bits of one restart interval (byte stuffing already removed)."""
 
-    __slots__ = ("data", "pos", "acc", "n")
+    __slots__ = ("data", "pos", "acc", "n", "over")
 
     def __init__(self, data: bytes):
         self.data = data
         self.pos = 0
         self.acc = 0
         self.n = 0
+        self.over = 0     # zero bytes fed past the end of the data
 
     def _fill(self, need: int) -> None:
         while self.n < need:
@@ -83,6 +85,7 @@ class _Bits:
                 self.pos += 1
             else:                                  # past the end: libjpeg feeds zero bits
                 self.acc = (self.acc << 8) & 0xFFFFFFFFFFFF
+                self.over += 1
             self.n += 8
 
     def bits(self, count: int) -> int:
@@ -137,6 +140,7 @@ class _Frame:
         self.hmax = self.vmax = 1
         self.mcus_x = self.mcus_y = 0
         self.complete = False          # EOI reached
+        self.stop_if_truncated = False  # refuse (instead of decoding zero bits) once a scan's data runs out
 
 
 def _segments(data: bytes, pos: int) -> tuple[list[bytes], int]:
@@ -185,6 +189,8 @@ def _decode_scan(frame: _Frame, comps: list[_Component], tables: list[tuple[int,
     ac = [frame.ac_tables.get(t[1]) for t in tables]
     zz = _ZIGZAG
     for unit in range(total_units):
+        if bits.over > 8 and frame.stop_if_truncated:   # work stays proportional to the bytes given
+            raise ExecutionError("jpeg::Uncompress failed. Invalid JPEG data or crop window.")
         if unit and unit % interval == 0:
             part_i += 1
             bits = _Bits(parts[part_i] if part_i < len(parts) else b"")
@@ -299,7 +305,7 @@ def _refine_ac(bits: _Bits, table: _Huffman | None, coef: np.ndarray, ss: int, s
     return eobrun
 
 
-def _parse(data: bytes) -> _Frame:
+def _parse(data: bytes, stop_if_truncated: bool = False) -> _Frame:
     if not data.startswith(b"\xff\xd8"):
         raise _err("no SOI marker")
     frame = _Frame()
@@ -344,6 +350,8 @@ def _parse(data: bytes) -> _Frame:
             frame.vmax = max(c.v for c in frame.components)
             frame.mcus_x = math.ceil(frame.width / (8 * frame.hmax))
             frame.mcus_y = math.ceil(frame.height / (8 * frame.vmax))
+            limits.check_alloc(sum(frame.mcus_y * c.v * frame.mcus_x * c.h * 128 for c in frame.components),
+                               f"JPEG of {frame.width}x{frame.height} pixels: coefficients")
             for c in frame.components:
                 c.coefs = np.zeros((frame.mcus_y * c.v, frame.mcus_x * c.h, 64), np.int16)
             seen_frame = True
@@ -391,6 +399,9 @@ def _parse(data: bytes) -> _Frame:
                 tables.append((td_ta >> 4, td_ta & 15))
             ss, se, ahal = body[1 + 2 * count:4 + 2 * count]
             parts, pos = _segments(data, pos)
+            # A scan cut off by the end of the file: the image is truncated, which TF refuses unless asked
+            # to recover, so stop as soon as the data runs out rather than decode the rest from zero bits.
+            frame.stop_if_truncated = stop_if_truncated and pos >= len(data)
             for c in comps:
                 c.pred = 0
             _decode_scan(frame, comps, tables, ss, se, ahal >> 4, ahal & 15, parts)
@@ -529,7 +540,7 @@ def decode(data: bytes, channels: int, fancy: bool = True, accurate: bool = Fals
     if channels not in (0, 1, 3):
         raise ExecutionError(f"channels must be 0, 1 or 3 for JPEG, got {channels}")
     try:
-        frame = _parse(data)
+        frame = _parse(data, stop_if_truncated=not recover_truncated)
     except (OverflowError, IndexError, ValueError, struct.error):   # out-of-range values, fields cut short
         raise _err("corrupt data") from None
     if not frame.complete and not recover_truncated:   # libjpeg would fill the rest with gray: TF refuses

@@ -63,8 +63,8 @@ def _lowest(dtype: np.dtype):
 
 
 def _guard_size(nelems: int, itemsize: int, what: str) -> None:
-    if nelems * itemsize > _MAX_BYTES:
-        raise ExecutionError(f"{what} would need {nelems * itemsize / 2**30:.1f} GiB; refusing")
+    from .. import limits
+    limits.check_alloc(nelems * itemsize, what)
 
 
 def _empty(buffers: "Buffers | None", key: str, shape: tuple, dtype) -> np.ndarray:

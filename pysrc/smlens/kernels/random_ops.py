@@ -121,6 +121,8 @@ def _shape(shape) -> tuple[int, ...]:
         raise ExecutionError(f"shape must not have negative dimensions: {list(dims)}")
     if math.prod(dims) > _MAX_OUTPUT:
         raise ExecutionError(f"random tensor of shape {list(dims)} is too large")
+    from .. import limits
+    limits.check_alloc(math.prod(dims) * 8, f"random tensor of shape {list(dims)}")
     return dims
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import dtypes
 from ..errors import ExecutionError, UnsupportedError
-from . import hashing
+from . import hashing, re2
 from .registry import REQUIRED, op
 
 _ASCII_SPACE = b" \t\n\v\f\r"
@@ -123,184 +123,12 @@ def _row_bytes(row: np.ndarray) -> bytes:
     raise ExecutionError(f"Fingerprint: unsupported dtype {row.dtype}")
 
 
-# ---------------------------------------------------------------- RE2 patterns on Python's re
-# RE2 patterns (TensorFlow's regex ops) on top of Python's `re`.
-#
-# Strings are matched as text decoded from UTF-8 with surrogateescape, so invalid bytes survive
-# and are never matched by `.` or negated classes, as in RE2. The RE2 rules that differ from
-# Python's are translated: ASCII-only \d \w \s \b, `$` = end of text (without (?m)), POSIX
-# classes, \z, \Q..\E, \x{...}. RE2-invalid constructs (lookaround, backrefs)
-# are rejected like TensorFlow does; RE2 features Python lacks (\p{..}, \C, (?U)) raise
-# UnsupportedError. Global replacement follows RE2::GlobalReplace (no empty match right after
-# the previous match).
+# ---------------------------------------------------------------- RE2 patterns (kernels/re2.py)
+# Strings are matched as text decoded from UTF-8 with surrogateescape (see re2.py). Global replacement
+# follows RE2::GlobalReplace (no empty match right after the previous match).
 
-_WORD = "0-9A-Za-z_"
-_SPACE = "\\t\\n\\f\\r "
-_BAD = "\\udc80-\\udcff"   # invalid UTF-8 bytes after surrogateescape decoding
-_OUTSIDE = {
-    "d": "[0-9]", "D": f"[^0-9{_BAD}]", "w": f"[{_WORD}]", "W": f"[^{_WORD}{_BAD}]",
-    "s": f"[{_SPACE}]", "S": f"[^{_SPACE}{_BAD}]",
-    "b": f"(?:(?<=[{_WORD}])(?![{_WORD}])|(?<![{_WORD}])(?=[{_WORD}]))",
-    "B": f"(?:(?<=[{_WORD}])(?=[{_WORD}])|(?<![{_WORD}])(?![{_WORD}]))",
-    "z": "\\Z", "A": "\\A",
-}
-_INSIDE = {"d": "0-9", "w": _WORD, "s": _SPACE}
-_POSIX = {
-    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": "\\x00-\\x7f", "blank": "\\t ",
-    "cntrl": "\\x00-\\x1f\\x7f", "digit": "0-9", "graph": "!-~", "lower": "a-z",
-    "print": " -~", "punct": "!-/:-@\\[-`{-~", "space": "\\t\\n\\v\\f\\r ", "upper": "A-Z",
-    "word": _WORD, "xdigit": "0-9A-Fa-f",
-}
-
-
-def _invalid(pattern: str, why: str) -> ExecutionError:
-    return ExecutionError(f"Invalid pattern: {pattern}, error: {why}")
-
-
-def translate(pattern: str) -> str:
-    """An RE2 pattern as an equivalent Python `re` pattern."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    multiline = dotall = False
-    while i < n:
-        c = pattern[i]
-        if c == "\\":
-            e, i, hex_char = _read_escape(pattern, i)
-            if hex_char is not None:
-                out.append(re.escape(hex_char))
-            elif e in _OUTSIDE:
-                out.append(_OUTSIDE[e])
-            elif e == "Q":
-                end = pattern.find("\\E", i)
-                end = n if end < 0 else end
-                out.append(re.escape(pattern[i:end]))
-                i = end + 2
-            elif e == "E":
-                pass
-            elif e in "pPC":
-                raise UnsupportedError(f"regex {pattern!r}: RE2 escape \\{e} is not supported")
-            elif e.isdigit():
-                raise _invalid(pattern, f"invalid escape sequence: \\{e}")
-            else:
-                out.append("\\" + e)
-        elif c == "[":
-            i = _translate_class(pattern, i, out)
-        elif c == "$":
-            out.append("$" if multiline else "\\Z")
-            i += 1
-        elif c == ".":
-            out.append(f"[^{_BAD}]" if dotall else f"[^\\n{_BAD}]")
-            i += 1
-        elif c == "(" and pattern.startswith("(?", i):
-            i = _translate_group(pattern, i, out, len(out) == 0)
-            if out and out[-1].startswith("(?") and out[-1].endswith(")") and ":" not in out[-1]:
-                multiline = multiline or "m" in out[-1]
-                dotall = dotall or "s" in out[-1]
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-def _read_escape(pattern: str, i: int) -> tuple[str, int, str | None]:
-    """The escape whose backslash is at `i`: (the character after the backslash, where the pattern
-    goes on, and for \\x{...} the character it names, else None)."""
-    if i + 1 >= len(pattern):
-        raise _invalid(pattern, "trailing \\")
-    e = pattern[i + 1]
-    i += 2
-    if e == "x" and i < len(pattern) and pattern[i] == "{":
-        i, ch = _braced_hex(pattern, i)
-        return e, i, ch
-    return e, i, None
-
-
-def _braced_hex(pattern: str, i: int) -> tuple[int, str]:
-    end = pattern.find("}", i)
-    if end < 0:
-        raise _invalid(pattern, "missing } in \\x{...}")
-    try:
-        return end + 1, chr(int(pattern[i + 1:end], 16))
-    except ValueError:
-        raise _invalid(pattern, f"invalid escape sequence: \\x{pattern[i:end + 1]}") from None
-
-
-def _translate_group(pattern: str, i: int, out: list[str], at_start: bool) -> int:
-    rest = pattern[i + 2:]
-    if rest.startswith(("=", "!", "<")):
-        raise _invalid(pattern, "invalid perl operator: (?" + rest[:1])
-    if rest.startswith("P<") or rest.startswith(":"):
-        out.append("(?")
-        return i + 2
-    m = re.match(r"([imsU]*)(?:-([imsU]*))?([:)])", rest)
-    if not m:
-        raise _invalid(pattern, "missing argument to repetition operator or bad group: (?" + rest[:3])
-    on, off, end = m.group(1), m.group(2) or "", m.group(3)
-    if "U" in on + off:
-        raise UnsupportedError(f"regex {pattern!r}: RE2 flag U (ungreedy) is not supported")
-    if end == ")":
-        if off or not at_start:
-            raise UnsupportedError(f"regex {pattern!r}: inline flags are supported only at the start")
-        out.append(f"(?{on})")
-    else:
-        out.append(f"(?{on}{'-' + off if off else ''}:")
-    return i + 2 + m.end()
-
-
-def _translate_class(pattern: str, i: int, out: list[str]) -> int:
-    n = len(pattern)
-    parts = ["["]
-    i += 1
-    negated = i < n and pattern[i] == "^"
-    if negated:
-        parts.append("^")
-        i += 1
-    first = True
-    while True:
-        if i >= n:
-            raise _invalid(pattern, "missing ]: " + pattern)
-        c = pattern[i]
-        if c == "]" and not first:
-            i += 1
-            break
-        first = False
-        if c == "[" and pattern.startswith("[:", i):
-            end = pattern.find(":]", i + 2)
-            name = pattern[i + 2:end] if end >= 0 else ""
-            if name not in _POSIX:
-                raise UnsupportedError(f"regex {pattern!r}: class [:{name}:] is not supported")
-            parts.append(_POSIX[name])
-            i = end + 2
-        elif c == "\\":
-            e, i, hex_char = _read_escape(pattern, i)
-            if hex_char is not None:
-                parts.append(re.escape(hex_char))
-            elif e in _INSIDE:
-                parts.append(_INSIDE[e])
-            elif e in "DWSpPC":
-                raise UnsupportedError(f"regex {pattern!r}: \\{e} inside [...] is not supported")
-            else:
-                parts.append("\\" + e)
-        elif c in "[&~|":
-            parts.append("\\" + c)
-            i += 1
-        else:
-            parts.append(c)
-            i += 1
-    if negated:
-        parts.append(_BAD)
-    parts.append("]")
-    out.append("".join(parts))
-    return i
-
-
-@lru_cache(maxsize=256)
-def compile_re2(pattern: str) -> re.Pattern:
-    translated = translate(pattern)
-    try:
-        return re.compile(translated)
-    except re.error as e:
-        raise _invalid(pattern, str(e)) from None
+def compile_re2(pattern: str) -> re2.Regex:
+    return re2.compile(pattern)
 
 
 def _parse_rewrite(rewrite: str) -> tuple[list, int]:
@@ -332,8 +160,14 @@ def _parse_rewrite(rewrite: str) -> tuple[list, int]:
     return pieces, top
 
 
-def _expand(m: re.Match, pieces: list) -> str:
-    return "".join(p if isinstance(p, str) else (m.group(p) or "") for p in pieces)
+def _expand(text: str, spans: list, pieces: list) -> str:
+    out = []
+    for p in pieces:
+        if isinstance(p, str):
+            out.append(p)
+        elif spans[p] is not None:
+            out.append(text[spans[p][0]:spans[p][1]])
+    return "".join(out)
 
 
 def _utf8_text(s: bytes) -> str:
@@ -344,33 +178,34 @@ def _utf8_bytes(s: str) -> bytes:
     return s.encode("utf-8", "surrogateescape")
 
 
-def replace(pattern: re.Pattern, rewrite: str, s: bytes, replace_global: bool) -> bytes:
+def replace(pattern: re2.Regex, rewrite: str, s: bytes, replace_global: bool) -> bytes:
     pieces, top = _parse_rewrite(rewrite)
     if top > pattern.groups:
         return s    # RE2 refuses a rewrite naming a group the pattern does not have
     text = _utf8_text(s)
     if not replace_global:
-        m = pattern.search(text)
+        m = pattern.search(text, groups=top > 0)
         if m is None:
             return s
-        return _utf8_bytes(text[:m.start()] + _expand(m, pieces) + text[m.end():])
+        return _utf8_bytes(text[:m[0][0]] + _expand(text, m, pieces) + text[m[0][1]:])
     out: list[str] = []
     pos, n = 0, len(text)
     last_end = -1
     count = 0
     while pos <= n:
-        m = pattern.search(text, pos)
+        m = pattern.search(text, pos, groups=top > 0)
         if m is None:
             break
-        if pos < m.start():
-            out.append(text[pos:m.start()])
-        if m.start() == m.end() == last_end:
+        start, end = m[0]
+        if pos < start:
+            out.append(text[pos:start])
+        if start == end == last_end:
             if pos < n:
                 out.append(text[pos])
             pos += 1
             continue
-        out.append(_expand(m, pieces))
-        pos = last_end = m.end()
+        out.append(_expand(text, m, pieces))
+        pos = last_end = end
         count += 1
     if count == 0:
         return s
@@ -379,8 +214,8 @@ def replace(pattern: re.Pattern, rewrite: str, s: bytes, replace_global: bool) -
     return _utf8_bytes("".join(out))
 
 
-def full_match(pattern: re.Pattern, s: bytes) -> bool:
-    return pattern.fullmatch(_utf8_text(s)) is not None
+def full_match(pattern: re2.Regex, s: bytes) -> bool:
+    return pattern.fullmatch(_utf8_text(s))
 
 
 # ---------------------------------------------------------------- regex
@@ -429,8 +264,20 @@ def string_join(inputs, *, separator):
                 raise ExecutionError(f"Input shapes do not match: {list(shape)} vs. {list(a.shape)}")
             shape = a.shape
     size = int(np.prod(shape, dtype=np.int64))
+    _check_joined(size * len(sep) * max(len(arrays) - 1, 0) + sum(
+        _total_bytes(a) if a.ndim else size * len(_b(a[()])) for a in arrays), "StringJoin")
     cols = [a.reshape(-1) if a.ndim else np.full(size, a[()], dtype=object) for a in arrays]
     return _obj([sep.join(_b(c[i]) for c in cols) for i in range(size)], shape)
+
+
+def _total_bytes(a: np.ndarray) -> int:
+    return sum(len(x) if isinstance(x, (bytes, str)) else 0 for x in a.reshape(-1))
+
+
+def _check_joined(nbytes: int, what: str) -> None:
+    """Joins can multiply one long string (broadcast scalars, tiled views): bound the result first."""
+    from .. import limits
+    limits.check_alloc(nbytes, f"{what}: joined strings")
 
 
 @op("ReduceJoin", inputs=["inputs", "reduction_indices"], attrs={"keep_dims": False, "separator": ""})
@@ -446,6 +293,7 @@ def reduce_join(inputs, reduction_indices, *, keep_dims, separator):
             raise ExecutionError(f"Duplicate reduction dimension {ax}")
         axes.append(real)
     kept = [d for d in range(a.ndim) if d not in axes]
+    _check_joined(_total_bytes(a) + a.size * len(sep), "ReduceJoin")
     # The first listed reduction axis varies fastest in the joined order.
     t = np.transpose(a, kept + axes[::-1])
     kept_shape = tuple(a.shape[d] for d in kept)

@@ -25,6 +25,7 @@ from .lower import lower_static
 from .opregistry import FuncAttr, OpContext
 from .options import DEFAULT, CompileOptions
 from .passes import PassContext, run_passes
+from .validate import check_input_types
 
 Ref = tuple[str, int]
 
@@ -111,6 +112,7 @@ class Compiler:
     def compile(self) -> Compiled:
         needed = self.prune()
         nodes = [self.body.nodes[n] for n in needed]
+        check_input_types(self.body, nodes)  # type confusion: refused at plan time, as TF refuses it at import
         if any(n.op in KIND_OF for n in nodes):
             from .dataflow_builder import build_dataflow
             return Compiled(build_dataflow(self, nodes), self.missing)

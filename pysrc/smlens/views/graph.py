@@ -133,8 +133,18 @@ def op_summaries(nodes: list[dict]) -> dict[str, str]:
     return out
 
 
+MAX_SCOPE_DEPTH = 32       # deeper name scopes are collapsed into one "…" scope: the page's work stays bounded
+MAX_SCOPE_PART = 200       # characters kept of each scope component
+
+
 def _scope(name: str) -> str:
-    return name.rsplit("/", 1)[0] if "/" in name else ""
+    if "/" not in name:
+        return ""
+    scope = name.rsplit("/", 1)[0]
+    if scope.count("/") < MAX_SCOPE_DEPTH and len(scope) <= MAX_SCOPE_DEPTH * MAX_SCOPE_PART:
+        return scope
+    parts = scope.split("/", MAX_SCOPE_DEPTH)[:MAX_SCOPE_DEPTH - 1]
+    return "/".join(p[:MAX_SCOPE_PART] for p in parts) + "/…"
 
 
 def _parse_graph_input(inp: str) -> tuple[str, str, bool]:

@@ -57,9 +57,11 @@ const st = {
   renderSeq: 0,
 };
 
+const MAX_SCOPE_DEPTH = 32;   // as smlens.views.graph: a hostile 50,000-level name must not build 50,000 prefixes
+
 function scopeChain(scope) {
   if (!scope) return [];
-  const parts = scope.split("/");
+  const parts = scope.split("/", MAX_SCOPE_DEPTH);
   return parts.map((_, i) => parts.slice(0, i + 1).join("/"));
 }
 

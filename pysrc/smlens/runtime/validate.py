@@ -1,0 +1,124 @@
+"""Plan-time type check: every node input's dtype must be what the op's declared type attrs say.
+
+TensorFlow refuses such graphs when it imports them ("Input 0 of node X was passed float from Y:0
+incompatible with expected int32"); without this check a hostile graph whose attrs disagree with its
+inputs (type confusion) would run kernels on data of the wrong type. The op signatures come from
+TensorFlow's OpDefs (op_types.py). Anything not known statically — function arguments, ops without an
+entry, attrs left at their (stripped) defaults — is skipped, so the check never refuses a graph TF accepts.
+One pass over the needed nodes, with attrs the compiler decodes anyway.
+"""
+from __future__ import annotations
+
+from ..errors import FormatError
+from .graphs import ARG_OP, Body, Node
+from .op_types import OP_TYPES
+
+_TYPE_NAMES: dict[int, str] = {}
+
+
+def check_input_types(body: Body, nodes: list[Node]) -> None:
+    """FormatError naming the node, input and both dtypes at the first mismatch."""
+    outputs: dict[str, list | None] = {}
+    for node in nodes:
+        sig = OP_TYPES.get(node.op)
+        if sig is None or node.proto is None:
+            continue
+        if node.op == "Const":
+            _check_const(body, node)
+            continue
+        want = _expand(sig[0], node)
+        if want is None or len(want) != len(node.inputs):
+            continue   # list lengths unknown here; the compiler reports a wrong input count itself
+        for k, (src, port) in enumerate(node.inputs):
+            w = want[k]
+            if w is None:
+                continue
+            got = _output_type(body, src, port, outputs)
+            if got is not None and got != w:
+                raise FormatError(f"{body.where}: node {node.name!r} ({node.op}): input {k} is "
+                                  f"{_name(got)} (from {src}:{port}) but the op's attrs require {_name(w)} "
+                                  "(TensorFlow refuses this graph)")
+
+
+def _check_const(body: Body, node: Node) -> None:
+    attr = node.proto.attr
+    if "value" in attr and "dtype" in attr and attr["value"].HasField("tensor"):
+        have, want = attr["value"].tensor.dtype, attr["dtype"].type
+        if have and want and _base(have) != _base(want):
+            raise FormatError(f"{body.where}: Const node {node.name!r}: its tensor is {_name(_base(have))} but "
+                              f"attr dtype says {_name(_base(want))}")
+
+
+def _output_type(body: Body, name: str, port: int, cache: dict) -> int | None:
+    if name not in cache:
+        node = body.nodes.get(name)
+        sig = None if node is None or node.op == ARG_OP or node.proto is None else OP_TYPES.get(node.op)
+        cache[name] = None if sig is None else _expand(sig[1], node)
+    types = cache[name]
+    return types[port] if types is not None and 0 <= port < len(types) else None
+
+
+def _expand(spec: str, node: Node) -> list | None:
+    """Argument specs -> one base DataType enum (or None: unknown) per flat tensor; None if a list length
+    is unknown."""
+    attrs = node.proto.attr
+    out: list = []
+    for arg in spec.split():
+        if arg.startswith("#"):
+            out.append(_base(int(arg[1:])))
+        elif arg.startswith("["):
+            key = arg[1:-1]
+            if key not in attrs:
+                return None
+            out.extend(_base(t) for t in _resolved(node, key, "list"))
+        elif "*" in arg:
+            count, typ = arg.split("*")
+            if count not in attrs:
+                return None
+            n = _resolved(node, count, "i")
+            if not isinstance(n, int) or not 0 <= n <= 100_000:
+                return None
+            t = _base(int(typ[1:])) if typ.startswith("#") else _type_attr(node, typ)
+            out.extend([t] * n)
+        else:
+            out.append(_type_attr(node, arg))
+    return out
+
+
+def _type_attr(node: Node, key: str) -> int | None:
+    if key not in node.proto.attr:
+        return None   # left at its default (SavedModels strip default-valued attrs): not checked
+    t = _resolved(node, key, "type")
+    return _base(t) if isinstance(t, int) and t else None
+
+
+def _resolved(node: Node, key: str, kind: str):
+    """An attr's raw value, with function-body placeholders substituted from the instantiation."""
+    value = node.proto.attr[key]
+    if value.WhichOneof("value") == "placeholder":
+        sub = (node.body.subst or {}).get(value.placeholder)
+        if kind == "type":
+            return getattr(sub, "enum", None)
+        if kind == "list":
+            return [getattr(x, "enum", 0) for x in sub] if isinstance(sub, (list, tuple)) else []
+        return sub if isinstance(sub, int) else None
+    if kind == "type":
+        return value.type
+    if kind == "list":
+        return list(value.list.type)
+    return value.i
+
+
+def _base(enum: int) -> int:
+    return enum - 100 if enum > 100 else enum   # reference types (DT_FLOAT_REF = 101) carry their base type
+
+
+def _name(enum: int) -> str:
+    if not _TYPE_NAMES:
+        from .. import dtypes
+        for e in range(1, 40):
+            try:
+                _TYPE_NAMES[e] = dtypes.from_enum(e).name
+            except Exception:  # noqa: BLE001 - enums smlens has no name for print as numbers
+                pass
+    return _TYPE_NAMES.get(enum, f"DataType {enum}")
