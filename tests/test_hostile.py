@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import smlens
-from helpers.bundle_writer import _block, _varint, _with_trailer, bundle, table
+from helpers.bundle_writer import _block, _varint, _with_trailer, bundle
 from smlens import dtypes, limits
 from smlens.cli import main
 from smlens.errors import ExecutionError, FormatError, InputError, NotFoundError, SmlensError
@@ -23,7 +23,7 @@ from smlens.formats.table import MAGIC, Table
 from smlens.proto import checkpoint_pb2
 from smlens.sources import DirSource, MemorySource
 from smlens.views import inspect
-from test_runtime import BOOL, F32, I32, Func, const, function, model, node, placeholder, sig
+from test_runtime import BOOL, F32, I32, Func, const, function, model, node, sig
 
 pytestmark = pytest.mark.pyodide
 OG = "_CHECKPOINTABLE_OBJECT_GRAPH"
