@@ -51,6 +51,7 @@ def check_input_types(body: Body, nodes: list[Node]) -> None:
         if node.op == "Const":
             _check_const(body, node)
             continue
+        _check_arity(body, node, sig[0])
         want = _expand(sig[0], node)
         if want is None or len(want) != len(node.inputs):
             continue   # list lengths unknown here; the compiler reports a wrong input count itself
@@ -63,6 +64,14 @@ def check_input_types(body: Body, nodes: list[Node]) -> None:
                 raise FormatError(f"{body.where}: node {node.name!r} ({node.op}): input {k} is "
                                   f"{_name(got)} (from {src}:{port}) but the op's attrs require {_name(w)} "
                                   "(TensorFlow refuses this graph)")
+
+
+def _check_arity(body: Body, node: Node, args: tuple) -> None:
+    """An op without list inputs takes exactly as many inputs as its OpDef has (TF refuses the graph at
+    import otherwise); the executors rely on it (e.g. Switch unpacks data and predicate)."""
+    if all(count is None and not isinstance(typ, tuple) for count, typ in args) and len(args) != len(node.inputs):
+        raise FormatError(f"{body.where}: node {node.name!r} ({node.op}) has {len(node.inputs)} input(s); "
+                          f"TensorFlow's {node.op} takes {len(args)}")
 
 
 def _check_const(body: Body, node: Node) -> None:
