@@ -327,7 +327,6 @@ def _model_cases(zoo) -> dict:
 # ---------------------------------------------------------------- V1 checkpoints: names in TF's hash order
 
 def v1_order() -> None:
-    import numpy as np
     import tensorflow as tf
     v1 = tf.compat.v1
     dest = OUT / "v1_order"

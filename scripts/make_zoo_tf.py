@@ -1260,7 +1260,7 @@ def tf1_frozen(path):
     def build(g):
         x = v1.placeholder(tf.float32, [None, 3], name="x")
         n = v1.placeholder_with_default(tf.constant(3), [], name="n")
-        t = v1_net(x, n)
+        v1_net(x, n)
         with v1.Session(graph=g) as sess:
             sess.run(v1.global_variables_initializer())
             names = ["logits", "probs", "looped", "history", "branch"]
@@ -1291,7 +1291,7 @@ def tf1_meta(path):
     def build(g):
         x = v1.placeholder(tf.float32, [None, 3], name="x")
         n = v1.placeholder(tf.int32, [], name="n")
-        t = v1_net(x, n)
+        v1_net(x, n)
         saver = v1.train.Saver()
         with v1.Session(graph=g) as sess:
             sess.run(v1.global_variables_initializer())

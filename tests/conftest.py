@@ -6,6 +6,7 @@
   exist only on CPython) and costs start-up time.
 - The summary says, visibly, how many tests were skipped because the shared data (../shared beside the
   checkout, or $SMLENS_SHARED) is absent: those are the big cases (MobileNetV2, big_sharded_vars).
+- The `build` fixture is build.py imported as a module (test_build, test_wasm_module).
 """
 from __future__ import annotations
 
@@ -19,6 +20,18 @@ from helpers.paths import SHARED_ENV, SHARED_SKIP, shared_dir
 TESTS_DIR = Path(__file__).resolve().parent
 E2E_DIR = TESTS_DIR / "e2e"
 IN_PYODIDE = sys.platform == "emscripten"
+
+
+@pytest.fixture(scope="module")
+def build():
+    """build.py as a module (imported lazily: test files that use it are also collected under Pyodide)."""
+    root = str(TESTS_DIR.parent)
+    sys.path.insert(0, root)
+    try:
+        import build as module
+    finally:
+        sys.path.remove(root)
+    return module
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

@@ -18,17 +18,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def build():
-    """build.py as a module (imported lazily: this file is also collected under Pyodide)."""
-    sys.path.insert(0, str(ROOT))
-    try:
-        import build as module
-    finally:
-        sys.path.remove(str(ROOT))
-    return module
-
-
 # --- the runtime the core runs on (this one also runs inside Pyodide, tier 2) -------------------
 
 @pytest.mark.pyodide

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from smlens.cli import main
-from test_corpus_run import _runs, case_dir, compare, reference, tensor
+from test_corpus_run import _runs, compare, reference, run_argv, tensor
 
 pytestmark = pytest.mark.pyodide
 
@@ -15,20 +15,7 @@ pytestmark = pytest.mark.pyodide
 def test_smlens_run_matches_tensorflow(tmp_path, capsys, case: str, run_key: str):
     runs, _, _ = reference(case)
     run = runs[run_key]
-    arrays, exprs = {}, []
-    for name, info in run["inputs"].items():
-        value = tensor(case, info["key"], info)
-        if value.dtype == object:
-            exprs.append(f"{name}={value.tolist()!r}")
-        else:
-            arrays[name] = value
-    argv = ["run", "--dir", str(case_dir(case) / "model"), "--tag_set", ",".join(run["tags"]),
-            "--signature_def", run["signature"], "--outdir", str(tmp_path / "out")]
-    if arrays:
-        np.savez(tmp_path / "inputs.npz", **arrays)
-        argv += ["--inputs", ";".join(f"{k}={tmp_path / 'inputs.npz'}[{k}]" for k in arrays)]
-    if exprs:
-        argv += ["--input_exprs", ";".join(exprs)]
+    argv = run_argv(tmp_path, case, run) + ["--outdir", str(tmp_path / "out")]
     assert main(argv) == 0, capsys.readouterr().err
     stdout = capsys.readouterr().out
     for name, info in run["outputs"].items():

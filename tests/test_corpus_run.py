@@ -71,6 +71,26 @@ def tensor(case: str, key: str, info: dict) -> np.ndarray:
     return arrays[key]
 
 
+def run_argv(tmp_path: Path, case: str, run: dict) -> list[str]:
+    """`smlens run` arguments for one reference run: model, tag set and signature, the inputs in an npz file
+    under tmp_path (--inputs) and strings as literals (--input_exprs)."""
+    arrays, exprs = {}, []
+    for name, info in run["inputs"].items():
+        value = tensor(case, info["key"], info)
+        if value.dtype == object:
+            exprs.append(f"{name}={value.tolist()!r}")
+        else:
+            arrays[name] = value
+    argv = ["run", "--dir", str(case_dir(case) / "model"), "--tag_set", ",".join(run["tags"]),
+            "--signature_def", run["signature"]]
+    if arrays:
+        np.savez(tmp_path / "inputs.npz", **arrays)
+        argv += ["--inputs", ";".join(f"{k}={tmp_path / 'inputs.npz'}[{k}]" for k in arrays)]
+    if exprs:
+        argv += ["--input_exprs", ";".join(exprs)]
+    return argv
+
+
 def compare(name: str, got: np.ndarray, want: np.ndarray, info: dict) -> None:
     assert isinstance(got, np.ndarray), f"{name}: got {type(got).__name__}, not an ndarray"
     assert got.shape == tuple(info["shape"]), f"{name}: shape {got.shape}, TF gives {info['shape']}"

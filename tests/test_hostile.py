@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import smlens
-from helpers.bundle_writer import _block, _varint, _with_trailer, bundle, table
+from helpers.bundle_writer import _block, _varint, _with_trailer, bundle
 from smlens import dtypes, limits
 from smlens.cli import main
 from smlens.errors import ExecutionError, FormatError, InputError, NotFoundError, SmlensError
@@ -23,7 +23,7 @@ from smlens.formats.table import MAGIC, Table
 from smlens.proto import checkpoint_pb2
 from smlens.sources import DirSource, MemorySource
 from smlens.views import inspect
-from test_runtime import BOOL, F32, I32, Func, const, function, model, node, placeholder, sig
+from test_runtime import BOOL, F32, I32, Func, const, function, model, node, sig
 
 pytestmark = pytest.mark.pyodide
 OG = "_CHECKPOINTABLE_OBJECT_GRAPH"
@@ -463,3 +463,13 @@ def test_huge_const_in_a_graph_names_the_node():
     s = smlens.open(MemorySource(files, "t")).meta_graph().signatures["s"]
     with pytest.raises(SmlensError, match="node 'c' \\(Const\\).*memory budget"):
         s()
+
+
+def test_wrong_input_count_is_refused_at_plan_time():
+    """A Switch with no inputs (a mutated op name, found by the long fuzz run) is refused when the plan is
+    compiled, as TF refuses it at import, instead of failing inside the TF1 dataflow executor."""
+    from test_runtime import F32, model, node, open_model, placeholder, sig
+    nodes = [placeholder("x", F32, (2,)), node("s", "Switch", T=F32), node("y", "Identity", "x", T=F32)]
+    m = open_model(model(nodes, {"s": sig({"x": ("x:0", F32, (2,))}, {"y": ("s:0", F32)})}))
+    with pytest.raises(FormatError, match=r"node 's' \(Switch\) has 0 input\(s\); TensorFlow's Switch takes 2"):
+        m.meta_graph().signatures["s"].plan()

@@ -93,7 +93,6 @@ def test_listing_a_checkpoint_reads_only_the_index():
 
 def test_run_fetches_each_weight_byte_once_in_few_requests():
     server = MemoryServer.from_dir(CNN / "model")
-    src = source_for(server)
     ref = np.load(CNN / "reference.npz")
     meta = json.loads((CNN / "reference.json").read_text())
     run = next(r for r in meta["runs"] if r["key"] == "serving_default")

@@ -2,8 +2,8 @@
 cli, webapi (and the package root) on top. A module may import its own layer and the layers before it;
 this walks every import statement (function-level ones too) and fails on an upward import.
 
-The shared base modules (errors, dtypes, tensors, proto, and optable: TF's op registry as data) are below
-everything. `backends/base.py` is the
+The shared base modules (errors, dtypes, tensors, proto, limits: the run budget and deadline, and optable:
+TF's op registry as data) are below everything. `backends/base.py` is the
 contract between the runtime and the backends (it imports nothing of smlens), so it sits in the runtime
 layer; the op registry the kernels fill lives in `runtime/opregistry.py`."""
 from __future__ import annotations
@@ -17,7 +17,7 @@ PKG = Path(__file__).resolve().parent.parent / "pysrc" / "smlens"
 
 LAYERS = ["base", "sources", "formats", "model", "runtime", "kernels", "top"]
 LAYER_OF = {  # module prefix (dotted, after "smlens.") -> layer; the longest matching prefix wins
-    "errors": "base", "dtypes": "base", "tensors": "base", "proto": "base", "optable": "base",
+    "errors": "base", "dtypes": "base", "tensors": "base", "proto": "base", "optable": "base", "limits": "base",
     "sources": "sources", "formats": "formats", "model": "model",
     "runtime": "runtime", "backends.base": "runtime",
     "kernels": "kernels", "backends": "kernels",

@@ -3,30 +3,15 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from smlens.cli import main
 from smlens.runtime.profile import format_report, profile_plan
-from test_corpus_run import _runs, case_dir, opened, reference, tensor
+from test_corpus_run import _runs, opened, reference, run_argv, tensor
 
 
 def _argv(tmp_path, case: str, run: dict) -> list:
-    arrays, exprs = {}, []
-    for name, info in run["inputs"].items():
-        value = tensor(case, info["key"], info)
-        if value.dtype == object:
-            exprs.append(f"{name}={value.tolist()!r}")
-        else:
-            arrays[name] = value
-    argv = ["run", "--dir", str(case_dir(case) / "model"), "--tag_set", ",".join(run["tags"]),
-            "--signature_def", run["signature"], "--profile", "--profile_runs", "1"]
-    if arrays:
-        np.savez(tmp_path / "inputs.npz", **arrays)
-        argv += ["--inputs", ";".join(f"{k}={tmp_path / 'inputs.npz'}[{k}]" for k in arrays)]
-    if exprs:
-        argv += ["--input_exprs", ";".join(exprs)]
-    return argv
+    return run_argv(tmp_path, case, run) + ["--profile", "--profile_runs", "1"]
 
 
 @pytest.mark.parametrize("case,run_key", _runs())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -15,16 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 WASM_DIR = ROOT / "web" / "kernels" / "wasm"
 MODULE = WASM_DIR / "smlens_kernels.wasm"
-
-
-@pytest.fixture(scope="module")
-def build():
-    sys.path.insert(0, str(ROOT))
-    try:
-        import build as module
-    finally:
-        sys.path.remove(str(ROOT))
-    return module
 
 
 def sha256(path: Path) -> str:

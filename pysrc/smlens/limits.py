@@ -110,20 +110,24 @@ def deadline(seconds: float | None) -> Iterator[None]:
         yield
         return
     old = (_deadline, _deadline_seconds)
-    _deadline, _deadline_seconds = time.monotonic() + seconds, seconds
+    mine = _deadline = time.monotonic() + seconds
+    _deadline_seconds = seconds
     use_timer = _timer_available()
     if use_timer:
         def on_alarm(_signum, _frame):
-            raise RunTimeout(seconds)
+            # The alarm can arrive after a loop's check_deadline already raised, while this context unwinds:
+            # once the deadline is reset below it must not raise again (and skip the rest of the reset).
+            if _deadline == mine:
+                raise RunTimeout(seconds)
         old_handler = signal.signal(signal.SIGALRM, on_alarm)
         signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
+        _deadline, _deadline_seconds = old
         if use_timer:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old_handler)
-        _deadline, _deadline_seconds = old
 
 
 def _timer_available() -> bool:

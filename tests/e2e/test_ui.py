@@ -5,7 +5,6 @@ test-artifacts/e2e/.
 """
 from __future__ import annotations
 
-import io
 import json
 import re
 import struct

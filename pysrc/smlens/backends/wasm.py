@@ -181,6 +181,15 @@ def _no_epilogue(be: WasmBackend, spec: StepSpec, channels: int, first_arg: int)
                                   {}, spec.node), channels, first_arg)
 
 
+def _conv_epilogue(be: WasmBackend, spec: StepSpec, channels: int) -> _Epilogue:
+    """A fused convolution's epilogue (its fused_ops on the inputs after input and filter); the plain
+    convolution has exactly those two inputs."""
+    if spec.op.startswith("_Fused"):
+        return _Epilogue(be, spec, channels, 2)
+    _require(len(spec.in_dtypes) == 2)
+    return _no_epilogue(be, spec, channels, 2)
+
+
 def _runtime_inputs(captured: set[int]) -> Callable:
     """fn(*runtime_inputs) receives the step's inputs without the captured positions; rebuild the
     full positional list (captured entries None) so kernels index inputs by their position."""
@@ -386,10 +395,7 @@ def _make_conv2d(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
     fmt = _str(spec.attrs.get("data_format", "NHWC"))
     C = (x_shape[1] if fmt == "NCHW" else x_shape[3]) if x_shape is not None else -1
     _require(C in (-1, Cin) and Cin > 0)  # grouped convolutions stay on NumPy (also checked per run)
-    fused = spec.op == "_FusedConv2D"
-    epi = _Epilogue(be, spec, O, 2) if fused else _no_epilogue(be, spec, O, 2)
-    if not fused:
-        _require(len(spec.in_dtypes) == 2)
+    epi = _conv_epilogue(be, spec, O)
     packed = pack_b(be, w.reshape(KH * KW * Cin, O))
     captured = {1} | epi.captured
     geo: dict = {}
@@ -451,10 +457,7 @@ def _make_depthwise(be: WasmBackend, spec: StepSpec) -> PreparedKernel:
     w = _const(spec, 1)
     _require(w.ndim == 4 and w.shape[3] == 1)  # channel multiplier > 1 stays on NumPy
     KH, KW, C, _ = w.shape
-    fused = spec.op == "_FusedDepthwiseConv2dNative"
-    epi = _Epilogue(be, spec, C, 2) if fused else _no_epilogue(be, spec, C, 2)
-    if not fused:
-        _require(len(spec.in_dtypes) == 2)
+    epi = _conv_epilogue(be, spec, C)
     wk = be.k.keep(np.ascontiguousarray(w.reshape(KH, KW, C)))
     captured = {1} | epi.captured
     geo: dict = {}

@@ -200,6 +200,30 @@ NO_EPILOGUE = Epilogue(())
 
 # --------------------------------------------------------------------------- convolutions
 
+def _window_body(h: int, w: int, kh: int, kw: int, oh: int, ow: int, og: int, strides: tuple[int, int],
+                 dilations: tuple[int, int], pads: tuple[int, int], typ: str, vec: int, ep: Epilogue,
+                 taps: str) -> str:
+    """The main body of the direct convolutions: output element `idx` (channel group g, pixel oy/ox, batch
+    row nb) accumulated over the in-bounds window positions (ih, iw), where `taps` adds one input pixel's
+    products to `acc`; then the epilogue."""
+    sh, sw = strides
+    dh, dw = dilations
+    pt, pl = pads
+    return (f"  let g = idx % {og}u;\n  var t = idx / {og}u;\n"
+            f"  let ox = i32(t % {ow}u); t = t / {ow}u;\n"
+            f"  let oy = i32(t % {oh}u);\n  let nb = (t / {oh}u) * {h}u;\n"
+            f"  var acc = {typ}(0.0f);\n"
+            f"  for (var ky = 0; ky < {kh}; ky++) {{\n"
+            f"    let ih = oy * {sh} + ky * {dh} - {pt};\n"
+            f"    if (ih < 0 || ih >= {h}) {{ continue; }}\n"
+            f"    for (var kx = 0; kx < {kw}; kx++) {{\n"
+            f"      let iw = ox * {sw} + kx * {dw} - {pl};\n"
+            f"      if (iw < 0 || iw >= {w}) {{ continue; }}\n"
+            f"{taps}    }}\n  }}\n"
+            f"  var v = acc;\n    {ep.code(typ, vec, f'g * {vec}u', 'idx')}\n"
+            "  out[idx] = v;")
+
+
 def conv2d(n: int, h: int, w: int, c: int, kh: int, kw: int, o: int, oh: int, ow: int,
            strides: tuple[int, int], dilations: tuple[int, int], pads: tuple[int, int],
            ep: Epilogue = NO_EPILOGUE) -> Shader:
@@ -208,9 +232,6 @@ def conv2d(n: int, h: int, w: int, c: int, kh: int, kw: int, o: int, oh: int, ow
     typ = "vec4<f32>" if vec == 4 else "f32"
     og = o // vec
     cvec = c % 4 == 0
-    sh, sw = strides
-    dh, dw = dilations
-    pt, pl = pads
     xb = "x:vec4<f32>" if cvec else "x:f32"
     if cvec:
         inner = (f"      let xb = u32(((i32(nb) + ih) * {w} + iw) * {c // 4});\n"
@@ -227,19 +248,7 @@ def conv2d(n: int, h: int, w: int, c: int, kh: int, kw: int, o: int, oh: int, ow
                  f"      for (var ci = 0u; ci < {c}u; ci++) {{\n"
                  f"        acc = acc + x[xb + ci] * wt[wb + ci * {og}u];\n"
                  "      }\n")
-    body = (f"  let g = idx % {og}u;\n  var t = idx / {og}u;\n"
-            f"  let ox = i32(t % {ow}u); t = t / {ow}u;\n"
-            f"  let oy = i32(t % {oh}u);\n  let nb = (t / {oh}u) * {h}u;\n"
-            f"  var acc = {typ}(0.0f);\n"
-            f"  for (var ky = 0; ky < {kh}; ky++) {{\n"
-            f"    let ih = oy * {sh} + ky * {dh} - {pt};\n"
-            f"    if (ih < 0 || ih >= {h}) {{ continue; }}\n"
-            f"    for (var kx = 0; kx < {kw}; kx++) {{\n"
-            f"      let iw = ox * {sw} + kx * {dw} - {pl};\n"
-            f"      if (iw < 0 || iw >= {w}) {{ continue; }}\n"
-            f"{inner}    }}\n  }}\n"
-            f"  var v = acc;\n    {ep.code(typ, vec, f'g * {vec}u', 'idx')}\n"
-            "  out[idx] = v;")
+    body = _window_body(h, w, kh, kw, oh, ow, og, strides, dilations, pads, typ, vec, ep, inner)
     text, groups = _main(n * oh * ow * og, body, ep.helpers())
     binds = _bindings([xb, f"wt:{typ}"] + ep.bindings(typ), typ)
     return Shader(binds + "\n" + text, groups, "conv2d")
@@ -253,10 +262,7 @@ def depthwise2d(n: int, h: int, w: int, c: int, kh: int, kw: int, m: int, oh: in
     vec = 4 if (m == 1 and c % 4 == 0) else 1
     typ = "vec4<f32>" if vec == 4 else "f32"
     og = o // vec
-    sh, sw = strides
-    dh, dw = dilations
-    pt, pl = pads
-    if vec == 4 and kw * dw <= 16:
+    if vec == 4 and kw * dilations[1] <= 16:
         return _depthwise2d_row(n, h, w, c, kh, kw, oh, ow, strides, dilations, pads, ep)
     if vec == 4:
         load = (f"      acc = acc + x[u32(((i32(nb) + ih) * {w} + iw) * {og}) + g] * "
@@ -264,19 +270,7 @@ def depthwise2d(n: int, h: int, w: int, c: int, kh: int, kw: int, m: int, oh: in
     else:
         load = (f"      acc = acc + x[u32(((i32(nb) + ih) * {w} + iw) * {c}) + g / {m}u] * "
                 f"wt[u32(ky * {kw} + kx) * {o}u + g];\n")
-    body = (f"  let g = idx % {og}u;\n  var t = idx / {og}u;\n"
-            f"  let ox = i32(t % {ow}u); t = t / {ow}u;\n"
-            f"  let oy = i32(t % {oh}u);\n  let nb = (t / {oh}u) * {h}u;\n"
-            f"  var acc = {typ}(0.0f);\n"
-            f"  for (var ky = 0; ky < {kh}; ky++) {{\n"
-            f"    let ih = oy * {sh} + ky * {dh} - {pt};\n"
-            f"    if (ih < 0 || ih >= {h}) {{ continue; }}\n"
-            f"    for (var kx = 0; kx < {kw}; kx++) {{\n"
-            f"      let iw = ox * {sw} + kx * {dw} - {pl};\n"
-            f"      if (iw < 0 || iw >= {w}) {{ continue; }}\n"
-            f"{load}    }}\n  }}\n"
-            f"  var v = acc;\n    {ep.code(typ, vec, f'g * {vec}u', 'idx')}\n"
-            "  out[idx] = v;")
+    body = _window_body(h, w, kh, kw, oh, ow, og, strides, dilations, pads, typ, vec, ep, load)
     text, groups = _main(n * oh * ow * og, body, ep.helpers())
     binds = _bindings([f"x:{typ}", f"wt:{typ}"] + ep.bindings(typ), typ)
     return Shader(binds + "\n" + text, groups, "depthwise2d")

@@ -7,12 +7,11 @@ mapping and whitespace unless an op says otherwise).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import numpy as np
 
 from .. import dtypes
-from ..errors import ExecutionError, UnsupportedError
+from ..errors import ExecutionError
 from . import hashing, re2
 from .registry import REQUIRED, op
 

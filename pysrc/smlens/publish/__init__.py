@@ -18,8 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import artifacts, examples, pins, site
-from .util import PublishError, log
+from . import artifacts, examples, pins, site  # noqa: F401 - build.py uses smlens.publish.pins
+from .util import PublishError
 
 __all__ = ["publish", "PublishError", "safe_name"]
 

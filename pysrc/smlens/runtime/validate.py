@@ -3,29 +3,55 @@
 TensorFlow refuses such graphs when it imports them ("Input 0 of node X was passed float from Y:0
 incompatible with expected int32"); without this check a hostile graph whose attrs disagree with its
 inputs (type confusion) would run kernels on data of the wrong type. The op signatures come from
-TensorFlow's OpDefs (op_types.py). Anything not known statically — function arguments, ops without an
+TensorFlow's OpDefs (smlens.optable). Anything not known statically — function arguments, ops without an
 entry, attrs left at their (stripped) defaults — is skipped, so the check never refuses a graph TF accepts.
 One pass over the needed nodes, with attrs the compiler decodes anyway.
 """
 from __future__ import annotations
 
+from .. import dtypes, optable
 from ..errors import FormatError
 from .graphs import ARG_OP, Body, Node
-from .op_types import OP_TYPES
 
 _TYPE_NAMES: dict[int, str] = {}
+
+# One argument of an OpDef: (count, type). `count` is None for a single tensor or the int attr naming how
+# many; `type` is a fixed DataType enum, a type attr name, or ("list", attr) for a list(type) attr.
+Arg = tuple[str | None, "int | str | tuple[str, str]"]
+_SIGNATURES: dict[str, tuple[tuple[Arg, ...], tuple[Arg, ...]] | None] = {}
+
+
+def _signature(op: str) -> tuple[tuple[Arg, ...], tuple[Arg, ...]] | None:
+    """The op's (input args, output args) from TF's OpDef, parsed once per op; None when TF has no such op."""
+    if op not in _SIGNATURES:
+        op_def = optable.get(op)
+        _SIGNATURES[op] = None if op_def is None else (tuple(map(_parse_arg, op_def.inputs)),
+                                                        tuple(map(_parse_arg, op_def.outputs)))
+    return _SIGNATURES[op]
+
+
+def _parse_arg(arg: str) -> Arg:
+    """optable's "name:T" form ("$attr", "N*T", "@attr", fixed dtype name; "&" for refs) -> Arg."""
+    spec = arg.lstrip("&").split(":", 1)[1]
+    if spec.startswith("@"):
+        return None, ("list", spec[1:])
+    count, _, typ = spec.rpartition("*")
+    if typ.startswith("$"):
+        return count or None, typ[1:]
+    return count or None, dtypes.from_name(typ).enum
 
 
 def check_input_types(body: Body, nodes: list[Node]) -> None:
     """FormatError naming the node, input and both dtypes at the first mismatch."""
     outputs: dict[str, list | None] = {}
     for node in nodes:
-        sig = OP_TYPES.get(node.op)
-        if sig is None or node.proto is None:
+        sig = None if node.proto is None else _signature(node.op)
+        if sig is None:
             continue
         if node.op == "Const":
             _check_const(body, node)
             continue
+        _check_arity(body, node, sig[0])
         want = _expand(sig[0], node)
         if want is None or len(want) != len(node.inputs):
             continue   # list lengths unknown here; the compiler reports a wrong input count itself
@@ -40,6 +66,14 @@ def check_input_types(body: Body, nodes: list[Node]) -> None:
                                   "(TensorFlow refuses this graph)")
 
 
+def _check_arity(body: Body, node: Node, args: tuple) -> None:
+    """An op without list inputs takes exactly as many inputs as its OpDef has (TF refuses the graph at
+    import otherwise); the executors rely on it (e.g. Switch unpacks data and predicate)."""
+    if all(count is None and not isinstance(typ, tuple) for count, typ in args) and len(args) != len(node.inputs):
+        raise FormatError(f"{body.where}: node {node.name!r} ({node.op}) has {len(node.inputs)} input(s); "
+                          f"TensorFlow's {node.op} takes {len(args)}")
+
+
 def _check_const(body: Body, node: Node) -> None:
     attr = node.proto.attr
     if "value" in attr and "dtype" in attr and attr["value"].HasField("tensor"):
@@ -52,36 +86,33 @@ def _check_const(body: Body, node: Node) -> None:
 def _output_type(body: Body, name: str, port: int, cache: dict) -> int | None:
     if name not in cache:
         node = body.nodes.get(name)
-        sig = None if node is None or node.op == ARG_OP or node.proto is None else OP_TYPES.get(node.op)
+        sig = None if node is None or node.op == ARG_OP or node.proto is None else _signature(node.op)
         cache[name] = None if sig is None else _expand(sig[1], node)
     types = cache[name]
     return types[port] if types is not None and 0 <= port < len(types) else None
 
 
-def _expand(spec: str, node: Node) -> list | None:
-    """Argument specs -> one base DataType enum (or None: unknown) per flat tensor; None if a list length
+def _expand(args: tuple[Arg, ...], node: Node) -> list | None:
+    """OpDef args -> one base DataType enum (or None: unknown) per flat tensor; None if a list length
     is unknown."""
     attrs = node.proto.attr
     out: list = []
-    for arg in spec.split():
-        if arg.startswith("#"):
-            out.append(_base(int(arg[1:])))
-        elif arg.startswith("["):
-            key = arg[1:-1]
-            if key not in attrs:
+    for count, typ in args:
+        if isinstance(typ, tuple):
+            if typ[1] not in attrs:
                 return None
-            out.extend(_base(t) for t in _resolved(node, key, "list"))
-        elif "*" in arg:
-            count, typ = arg.split("*")
-            if count not in attrs:
-                return None
-            n = _resolved(node, count, "i")
-            if not isinstance(n, int) or not 0 <= n <= 100_000:
-                return None
-            t = _base(int(typ[1:])) if typ.startswith("#") else _type_attr(node, typ)
-            out.extend([t] * n)
-        else:
-            out.append(_type_attr(node, arg))
+            out.extend(_base(t) for t in _resolved(node, typ[1], "list"))
+            continue
+        t = _base(typ) if isinstance(typ, int) else _type_attr(node, typ)
+        if count is None:
+            out.append(t)
+            continue
+        if count not in attrs:
+            return None
+        n = _resolved(node, count, "i")
+        if not isinstance(n, int) or not 0 <= n <= 100_000:
+            return None
+        out.extend([t] * n)
     return out
 
 
@@ -115,7 +146,6 @@ def _base(enum: int) -> int:
 
 def _name(enum: int) -> str:
     if not _TYPE_NAMES:
-        from .. import dtypes
         for e in range(1, 40):
             try:
                 _TYPE_NAMES[e] = dtypes.from_enum(e).name

@@ -1,7 +1,6 @@
 """User files on the JavaScript side (FileSource), and what in a set of them can be opened."""
 from __future__ import annotations
 
-import posixpath
 from typing import Any, Callable
 
 from ..errors import FormatError, NotFoundError
