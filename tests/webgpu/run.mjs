@@ -8,7 +8,7 @@
 // sources under test, no wheel build needed), installs the JS device layer (web/js/webgpu.js) into
 // smlens.backends.webgpu and runs pytest on tests/webgpu through runPythonAsync, so that
 // pyodide.ffi.run_sync (JSPI) can wait for GPU read-backs. Exit code: pytest's.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { nodeGpu, relaunchWithGpuEnv } from "./node_gpu.mjs";
@@ -51,7 +51,8 @@ export async function loadPyodideWithSmlens({ withPytest = true } = {}) {
   if (shared) {
     const dir = path.resolve(shared);
     pyodide.FS.mkdirTree(dir);
-    pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: dir }, dir);
+    // NODEFS needs a real folder as its root: ../shared is often a symlink (as in tests/pyodide/run.mjs)
+    pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: realpathSync(dir) }, dir);
     pyodide.runPython(`import os; os.environ["SMLENS_SHARED"] = ${JSON.stringify(dir)}`);
   }
   pyodide.runPython(`import sys; sys.path.insert(0, ${JSON.stringify(path.join(root, "pysrc"))})`);
