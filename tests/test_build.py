@@ -260,12 +260,12 @@ def test_dependencies_are_pinned(build):
 
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
-    assert "python build.py serve" in readme and "python build.py test" in readme
+    assert "python3 build.py serve" in readme and "python3 build.py test" in readme   # only python3 may exist
     ci = ROOT / ".ci" / "run"
     assert ci.stat().st_mode & 0o111
     commands = [line.strip() for line in ci.read_text().splitlines()
                 if line.strip() and not line.lstrip().startswith("#")]
-    assert commands[-1] in ("python build.py test", "exec python build.py test")
+    assert commands[-1] in ("python3 build.py test", "exec python3 build.py test")
 
 
 # --- the test driver's bookkeeping ---------------------------------------------------------------

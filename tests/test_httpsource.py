@@ -151,3 +151,37 @@ def test_open_by_single_file_url_probes_neighbours():
     assert not any(".data-" in p and n > 1 for p, _, _, n in server.log)
     out, _ = handle("open_url", json.dumps({"url": server.base + "missing.pb", "kind": "file"}), [], server)
     assert "missing.pb" in json.loads(out)["error"]["message"]
+
+
+def test_a_run_fetches_only_the_variables_its_signature_reads():
+    """module_output_names: 'single' reads only `base`; `scale` is not fetched until a signature that reads it
+    (serving_default) runs, and `base` is not fetched again then."""
+    server = MemoryServer.from_dir(CORPUS / "module_output_names" / "model")
+    server.files["smlens-manifest.json"] = json.dumps(manifest_of(server)).encode()
+    out, _ = handle("open_url", json.dumps({"url": server.base}), [], server)
+    assert "error" not in json.loads(out), out
+    model = smlens.webapi.session.SESSION.model
+    entries = model.checkpoint.entries
+    shard = "variables/variables.data-00000-of-00001"
+
+    def fetched_since(n: int) -> np.ndarray:
+        seen = np.zeros(len(server.files[shard]), dtype=np.int32)
+        for p, s, e, _ in server.log[n:]:
+            if p == shard:
+                seen[s:e + 1] += 1
+        return seen
+
+    def span(key: str) -> slice:
+        return slice(entries[key].offset, entries[key].offset + entries[key].size)
+
+    base, scale = "base/.ATTRIBUTES/VARIABLE_VALUE", "scale/.ATTRIBUTES/VARIABLE_VALUE"
+    n = len(server.log)
+    sigs = model.meta_graph("serve").signatures
+    np.testing.assert_array_equal(sigs["single"](ids=np.array([1, 2], np.int64))["output_0"], [10, 20])
+    seen = fetched_since(n)
+    assert seen[span(base)].all() and not seen[span(scale)].any(), "only 'single''s variable is fetched"
+    n = len(server.log)
+    sigs["serving_default"](a=np.ones((1, 3), np.float32), flag=np.array(True), n=np.array(2, np.int64),
+                            s=np.array([b"x"], object))
+    seen = fetched_since(n)
+    assert seen[span(scale)].all() and not seen[span(base)].any(), "then only what serving_default adds"

@@ -271,6 +271,17 @@ class Model:
         keys = {key, *hint()} - set(self._values)
         self.checkpoint.prefetch(sorted(keys))
 
+    def prefetch_variables(self, keys) -> None:
+        """Let the source fetch these checkpoint tensors together (a remote source coalesces them into few
+        range requests). A plan calls it with exactly the variables it reads, so the wider `prefetch_hint`
+        is dropped: running one signature fetches only what that signature needs."""
+        if self.checkpoint is None or not hasattr(self.checkpoint, "prefetch"):
+            return
+        self.prefetch_hint = None
+        keys = sorted(set(keys) - set(self._values))
+        if keys:
+            self.checkpoint.prefetch(keys)
+
     def read_asset(self, filename: str) -> bytes:
         path = posixpath.join(self.asset_dir, posixpath.basename(filename))
         return self.source.read(path)

@@ -33,6 +33,11 @@ class Variable:
     def initialized(self) -> bool:
         return self._value is not None or (self.key is not None and self._load is not None)
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the value is in memory (else the first read loads it from the checkpoint)."""
+        return self._value is not None
+
     def read(self) -> np.ndarray:
         v = self._value
         if v is None:

@@ -79,16 +79,33 @@ def written(g: StepGraph, library: dict) -> set | None:
     return None if library_writes(library, roots) else out
 
 
+def _foldable(g: StepGraph, s, skip: set, unstable: set) -> Variable | None:
+    """The variable a step reads, when the read may become a plan constant."""
+    var = _variable(g, s.inputs[0]) if s.op == "ReadVariableOp" and s.fn is None and s.inputs else None
+    if var is None or var in skip or var in unstable or not var.initialized:
+        return None
+    return var
+
+
+def _prefetch(rt, keys: list) -> None:
+    """Announce every checkpoint tensor the plan folds before reading them one by one (a hosted model
+    fetches them in a few coalesced range requests, and only these)."""
+    prefetch = getattr(getattr(rt, "model", None), "prefetch_variables", None)
+    if keys and prefetch is not None:
+        prefetch(keys)
+
+
 def run(g: StepGraph, ctx) -> None:
     rt = ctx.compiler.rt
     skip = written(g, rt.library)
     if skip is None:
         return
     unstable = getattr(rt, "unstable_variables", set())
+    folds = [_foldable(g, s, skip, unstable) for s in g.steps]
+    _prefetch(rt, [v.key for v in folds if v is not None and v.key is not None and not v.loaded])
     kept = []
-    for s in g.steps:
-        var = _variable(g, s.inputs[0]) if s.op == "ReadVariableOp" and s.fn is None and s.inputs else None
-        if var is None or var in skip or var in unstable or not var.initialized:
+    for s, var in zip(g.steps, folds):
+        if var is None:
             kept.append(s)
             continue
         try:
