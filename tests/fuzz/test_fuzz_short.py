@@ -31,3 +31,16 @@ def test_mutants_are_deterministic():
     a = harness.mutant(seeds, 5, 17)
     b = harness.mutant(seeds, 5, 17)
     assert a[1] == b[1] and a[2] == b[2]
+
+
+# Mutants the long runs found non-clean (seed, index), fixed since: each must stay clean.
+FOUND_BY_LONG_RUNS = [(2026, 4482), (2026, 77846), (2026, 92066)]   # 0-input Switch; malformed inlined bodies
+
+
+def test_mutants_found_by_long_runs_stay_clean():
+    seeds = harness.load_seeds()
+    bad = []
+    for run_seed, index in FOUND_BY_LONG_RUNS:
+        harness.run(seeds, run_seed, [index], harness.Limits(seconds=10, memory=1 << 30, wall=120),
+                    lambda r: bad.append(r) if r.outcome in harness.BAD + ("skipped",) else None)
+    assert not bad, "\n".join(f"#{r.index} {r.outcome}: {r.what}: {r.detail}" for r in bad)

@@ -23,11 +23,24 @@ def run(g: StepGraph, ctx) -> None:
     for step in g.steps:
         fattr = _callee(step)
         sub = c.lower_callee(fattr, step) if fattr is not None else None
-        if sub is None or len(sub.feeds) != len(step.inputs):
-            out.append(step)
+        if sub is None or len(sub.feeds) != len(step.inputs) or not _resolves(call=step, sub=sub):
+            out.append(step)   # not inlined: compiling the call itself reports what is wrong with the body
             continue
         out.extend(_splice(g, step, sub, taken))
     g.steps = out
+
+
+def _resolves(call, sub: StepGraph) -> bool:
+    """Whether every reference in the lowered body is one of its steps, feeds (within the call's inputs)
+    or constants (a malformed function from a hostile file may name others)."""
+    names = {s.name for s in sub.steps}
+
+    def ok(r) -> bool:
+        if r in sub.feeds:
+            return 0 <= sub.feeds[r] < len(call.inputs)
+        return r in sub.consts or r[0] in names
+
+    return all(ok(r) for s in sub.steps for r in s.inputs) and all(ok(r) for r in sub.fetches)
 
 
 def _splice(g: StepGraph, call, sub: StepGraph, taken: set) -> list:
