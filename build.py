@@ -4,6 +4,7 @@
     python build.py build             write the complete static site to dist/site/
     python build.py serve [--port N]  build if needed, serve dist/site on http://127.0.0.1:N/
     python build.py test              install what is missing, build, run all test tiers
+    python build.py native            build the native backend's kernel library (fast native runs)
 
 Standard library only: this file must run on a bare Python 3.11. Everything else it needs is
 installed into .venv/ (pip, from requirements-dev.txt, hash-checked), node_modules/ (npm ci, from
@@ -329,6 +330,30 @@ def compile_wasm_kernels(zig: Path, out: Path) -> None:
         raise BuildError(f"{out.name} has data segments: kernels.c must not have static data")
 
 
+# The native backend's kernels (pysrc/smlens/backends/native_src/conv.c): a shared library without
+# dependencies, loaded with ctypes by smlens/backends/native.py. Not committed: built per machine (under a
+# second) by `build.py native` and `build.py test`; where it is absent, runs use the NumPy kernels.
+NATIVE_DIR = ROOT / "pysrc" / "smlens" / "backends" / "native_src"
+NATIVE_SOURCE = NATIVE_DIR / "conv.c"
+NATIVE_CFLAGS = ["-target", "x86_64-linux-musl", "-shared", "-fPIC", "-O3", "-nostdlib", "-fno-math-errno",
+                 "-g0", "-Wall", "-Werror"]
+# file -> CPU level: the loader picks v3 (AVX2, FMA) where /proc/cpuinfo has them, else the baseline
+NATIVE_VARIANTS = {"libsmlens_native.so": "x86_64", "libsmlens_native_v3.so": "x86_64_v3"}
+
+
+def build_native_kernels() -> list[Path]:
+    zig = ensure_zig(ensure_venv())
+    built = []
+    for name, cpu in NATIVE_VARIANTS.items():
+        out = NATIVE_DIR / name
+        tmp = NATIVE_DIR / f".{name}.tmp"
+        run([zig, "cc", *NATIVE_CFLAGS, f"-mcpu={cpu}", "-o", tmp, NATIVE_SOURCE.name], cwd=NATIVE_DIR)
+        os.replace(tmp, out)  # atomic: a process that has the old library loaded keeps its mapping
+        built.append(out)
+    log(f"built {', '.join(p.name for p in built)} in {NATIVE_DIR.relative_to(ROOT)}")
+    return built
+
+
 def build_wasm_kernels() -> Path:
     zig = ensure_zig(ensure_venv())
     compile_wasm_kernels(zig, WASM_MODULE)
@@ -350,8 +375,8 @@ def build_smlens_wheel(py: Path, out_dir: Path) -> Path:
         for extra in ("README.md", "LICENSE"):
             if (ROOT / extra).exists():
                 shutil.copy2(ROOT / extra, src)
-        shutil.copytree(ROOT / "pysrc", src / "pysrc",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        shutil.copytree(ROOT / "pysrc", src / "pysrc",  # (*.so: the native library is built per machine)
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "*.so", ".*.tmp"))
         if (ROOT / "web").is_dir():  # the page, as package data: `smlens publish` of a pip install needs it
             shutil.copytree(ROOT / "web", src / "pysrc" / "smlens" / "publish" / "web",
                             ignore=shutil.ignore_patterns(".*", "__pycache__"))
@@ -418,7 +443,7 @@ def input_fingerprint() -> str:
         base = ROOT / top
         paths = [base] if base.is_file() else sorted(base.rglob("*")) if base.is_dir() else []
         for p in paths:
-            if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p):
+            if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p) and p.suffix != ".so":
                 st = p.stat()
                 h.update(f"{p.relative_to(ROOT)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
@@ -748,8 +773,11 @@ def test(extra_pytest_args: list[str]) -> int:
     fetch_pyodide_test_wheels(py)
     try:  # lets tests/test_wasm_module.py rebuild the committed kernel module and compare
         ensure_zig(py)
+        build_native_kernels()
+        os.environ["SMLENS_EXPECT_NATIVE"] = "1"  # tests/test_native.py: the native backend must load
     except BuildError as e:
-        log(f"pinned Zig unavailable ({e}); the wasm module rebuild check will be skipped")
+        log(f"pinned Zig unavailable ({e}); the wasm module rebuild check and the native backend's tests "
+            "will be skipped")
     ARTIFACTS.mkdir(exist_ok=True)
     tests = ROOT / "tests"
     e2e = tests / "e2e"
@@ -837,6 +865,8 @@ def main(argv: list[str] | None = None) -> int:
     p_serve = sub.add_parser("serve", help="build if needed, then serve dist/site on 127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free)")
     sub.add_parser("wasm", help="rebuild web/kernels/wasm/smlens_kernels.wasm with the pinned Zig toolchain")
+    sub.add_parser("native", help="build the native backend's kernel library (smlens run natively) with the "
+                   "pinned Zig toolchain")
     sub.add_parser("protos", help="regenerate pysrc/smlens/proto/*_pb2.py from protos/ (grpcio-tools' protoc)")
     p_test = sub.add_parser("test", help="install what is missing, build, run all test tiers")
     p_test.add_argument("pytest_args", nargs="*", help="extra arguments for every pytest run "
@@ -851,6 +881,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "wasm":
             build_wasm_kernels()
+            return 0
+        if args.command == "native":
+            build_native_kernels()
             return 0
         if args.command == "protos":
             generate_protos(ensure_venv(), ROOT / "pysrc")

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from ..runtime.backend_registry import (ENV_VAR, available, fallback, generation, get, preference, register, resolve,
                                         set_preference, unregister)
+from . import native
 from .numpy_backend import NUMPY
 
 register(NUMPY)
+if native.BACKEND is not None:  # natively, where build.py built the library: preferred by default
+    register(native.BACKEND)
 
 __all__ = ["ENV_VAR", "available", "fallback", "generation", "get", "preference", "register", "resolve", "set_preference",
            "unregister", "NUMPY"]

@@ -58,6 +58,12 @@ def _mark_clean(a: np.ndarray) -> None:
         pass
 
 
+def mark_clean(a: np.ndarray) -> np.ndarray:
+    """Remember a kernel's result as holding no subnormal (the kernel flushed it itself); returns it."""
+    _mark_clean(a)
+    return a
+
+
 _scratch = threading.local()
 # per float type: unsigned view, magnitude mask, and the number of positive subnormal bit patterns
 _BITS = {np.dtype(np.float32): (np.uint32, np.uint32(0x7FFFFFFF), np.uint32(0x007FFFFF)),
@@ -86,7 +92,9 @@ def flush(x: Any, result: bool = False) -> Any:
     `result` is remembered as clean, so it is not checked again where it is an input; so is a read-only input
     (a constant or a variable's value)."""
     if isinstance(x, np.ndarray):
-        if x.dtype not in _BITS or x.size == 0 or _is_clean(x):
+        # a result is always checked: kernels reuse their output buffers, so one remembered as clean at an
+        # earlier run may hold new values now
+        if x.dtype not in _BITS or x.size == 0 or (not result and _is_clean(x)):
             return x
         if any(st == 0 and n > 1 for st, n in zip(x.strides, x.shape)):    # a broadcast view: check (and flush)
             core = np.array(x[tuple(slice(0, 1) if st == 0 else slice(None) for st in x.strides)])  # what it repeats

@@ -12,6 +12,7 @@ from ..backends.base import Backend
 
 ENV_VAR = "SMLENS_BACKENDS"
 FALLBACK = "numpy"
+DEFAULT = ("native", FALLBACK)  # natively, where the native library is built (else it is not registered)
 
 _backends: dict = {}
 _preference: list | None = None
@@ -70,7 +71,7 @@ def preference() -> list:
     if _preference is not None:
         return list(_preference)
     env = os.environ.get(ENV_VAR, "")
-    return [n.strip() for n in env.split(",") if n.strip()] or [FALLBACK]
+    return [n.strip() for n in env.split(",") if n.strip()] or [n for n in DEFAULT if n in _backends or n == FALLBACK]
 
 
 def resolve(names: list | None = None) -> list:

@@ -1,0 +1,134 @@
+"""The `native` backend: the NumPy backend's prepared convolutions (numpy_conv.py) with the depthwise
+convolution and the fused epilogues in a small C library (native_src/conv.c), loaded with ctypes.
+
+The library is optional and not a Python extension: `python build.py native` (run by `build.py test`
+and `build.py serve`) compiles it with the pinned Zig toolchain into native_src/. Where it is absent or
+cannot load (another platform, a pip install without it, Pyodide), `available()` is False, the backend
+is not registered and every step runs on NumPy. Every size passed to C is derived here from the arrays
+themselves and checked against the buffers before the call.
+"""
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from .base import PreparedKernel, StepSpec
+from .numpy_conv import F32, prepare_conv
+
+LIBRARY_DIR = Path(__file__).parent / "native_src"
+ENV_DISABLE = "SMLENS_NO_NATIVE"  # set (to anything but empty) to leave the library unloaded
+_ACT = {None: 0, "Relu": 1, "Relu6": 2}
+
+
+def library_name() -> str:
+    """The file build.py writes for this machine: AVX2+FMA (x86-64-v3) where the CPU has them, else baseline."""
+    return "libsmlens_native_v3.so" if _has_avx2_fma() else "libsmlens_native.so"
+
+
+def _has_avx2_fma() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return {"avx2", "fma", "bmi2", "movbe"} <= flags
+    except OSError:
+        pass
+    return False
+
+
+def _address(a: np.ndarray | None) -> int | None:
+    return None if a is None else a.__array_interface__["data"][0]
+
+
+class NativeKernels:
+    """The library's two entry points, with their arguments checked."""
+
+    def __init__(self, lib):
+        import ctypes
+
+        p, i64 = ctypes.c_void_p, ctypes.c_int64
+        self._epilogue = lib.smlens_epilogue
+        self._epilogue.argtypes = [p, i64, i64, p, p, ctypes.c_int]
+        self._epilogue.restype = None
+        self._depthwise = lib.smlens_depthwise
+        self._depthwise.argtypes = [p, p, p, p, p, p, ctypes.c_int]
+        self._depthwise.restype = None
+
+    def epilogue(self, y: np.ndarray, bias: np.ndarray | None, residual: np.ndarray | None,
+                 activation: str | None) -> None:
+        """In place on y (contiguous float32, channels last): + bias, + residual, activation, flush."""
+        channels = y.shape[-1]
+        _check(y, y.shape, writeable=True)
+        _check(bias, (channels,))
+        _check(residual, y.shape)
+        self._epilogue(_address(y), y.size // channels, channels, _address(bias), _address(residual),
+                       _ACT[activation])
+
+    def depthwise(self, x: np.ndarray, filt: np.ndarray, strides: tuple, pads_before: tuple, out: np.ndarray,
+                  bias: np.ndarray | None, residual: np.ndarray | None, activation: str | None) -> None:
+        """out = activation(depthwise(x, filt) + bias + residual); filt (KH, KW, C, 1), zero padding."""
+        N, H, W, C = x.shape
+        KH, KW = filt.shape[:2]
+        _, OH, OW, _ = out.shape
+        sh, sw = strides
+        pt, pl = pads_before
+        if filt.shape != (KH, KW, C, 1) or out.shape != (N, OH, OW, C) or min(sh, sw) < 1 or min(pt, pl) < 0:
+            raise ValueError(f"depthwise: inconsistent shapes x {x.shape}, filter {filt.shape}, out {out.shape}")
+        for a, shape in ((x, x.shape), (filt, filt.shape), (bias, (C,)), (residual, out.shape)):
+            _check(a, shape)
+        _check(out, out.shape, writeable=True)
+        shape = np.array([N, H, W, C, KH, KW, sh, sw, pt, pl, OH, OW], np.int64)
+        self._depthwise(_address(shape), _address(x), _address(filt), _address(out), _address(bias),
+                        _address(residual), _ACT[activation])
+
+
+def _check(a: np.ndarray | None, shape: tuple, writeable: bool = False) -> None:
+    if a is None:
+        return
+    if a.dtype != F32 or a.shape != tuple(shape) or not a.flags.c_contiguous or (writeable and not a.flags.writeable):
+        raise ValueError(f"native kernel argument {a.shape} {a.dtype} is not a contiguous float32 {shape}")
+
+
+class NativeBackend:
+    name = "native"
+    host = True  # numpy arrays in place: no transfers to or from the NumPy backend
+
+    def __init__(self, kernels: NativeKernels):
+        self.kernels = kernels
+
+    def kernel(self, spec: StepSpec) -> PreparedKernel | None:
+        return prepare_conv(spec, native=self.kernels)
+
+    def upload(self, array: np.ndarray) -> np.ndarray:
+        return array
+
+    def download(self, tensor: np.ndarray) -> np.ndarray:
+        return tensor
+
+    def free(self, tensor) -> None:
+        return None
+
+
+def _load() -> NativeBackend | None:
+    if os.environ.get(ENV_DISABLE) or platform.system() != "Linux" or platform.machine() != "x86_64":
+        return None
+    path = LIBRARY_DIR / library_name()
+    if not path.is_file():
+        return None
+    try:
+        import ctypes  # here, not at the top: Pyodide never gets this far
+
+        return NativeBackend(NativeKernels(ctypes.CDLL(str(path))))
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+BACKEND = _load()
+
+
+def available() -> bool:
+    return BACKEND is not None
