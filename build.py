@@ -341,6 +341,21 @@ NATIVE_CFLAGS = ["-target", "x86_64-linux-musl", "-shared", "-fPIC", "-O3", "-no
 NATIVE_VARIANTS = {"libsmlens_native.so": "x86_64", "libsmlens_native_v3.so": "x86_64_v3"}
 
 
+def native_cpu_ok() -> bool:
+    flags = Path("/proc/cpuinfo").read_text(errors="replace") if Path("/proc/cpuinfo").exists() else ""
+    return all(f" {f}" in flags for f in ("avx2", "fma", "bmi2", "movbe"))
+
+
+def _check_loads(lib: Path) -> None:
+    """The library must load with every symbol resolved (no libc: a call the compiler emitted to a libc
+    function would otherwise fail only when called)."""
+    import ctypes
+    try:
+        ctypes.CDLL(str(lib), mode=os.RTLD_NOW)
+    except OSError as e:
+        raise BuildError(f"{lib.name} does not load: {e}") from None
+
+
 def build_native_kernels() -> list[Path]:
     zig = ensure_zig(ensure_venv())
     built = []
@@ -348,6 +363,8 @@ def build_native_kernels() -> list[Path]:
         out = NATIVE_DIR / name
         tmp = NATIVE_DIR / f".{name}.tmp"
         run([zig, "cc", *NATIVE_CFLAGS, f"-mcpu={cpu}", "-o", tmp, NATIVE_SOURCE.name], cwd=NATIVE_DIR)
+        if cpu == "x86_64" or native_cpu_ok():
+            _check_loads(tmp)
         os.replace(tmp, out)  # atomic: a process that has the old library loaded keeps its mapping
         built.append(out)
     log(f"built {', '.join(p.name for p in built)} in {NATIVE_DIR.relative_to(ROOT)}")

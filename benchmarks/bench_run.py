@@ -6,6 +6,8 @@ TensorFlow (when available); print medians and ratios, measured in one run on th
 Cases: MobileNetV2 batch 1 and 4, keras_cnn, transformer_tiny (each skipped when its model is absent).
 smlens and onnxruntime run interleaved in this process (onnxruntime: pip install --no-deps --require-hashes
 -r benchmarks/requirements.txt); "smlens -passes" is smlens with every optional compiler pass off.
+"smlens" uses the default backends (the native one where `python build.py native` built it); "numpy" is
+the NumPy backend alone (what a run without the native library, and Pyodide without WASM, gets).
 TensorFlow runs in this interpreter when importable, else in a subprocess with the interpreter named by
 $SMLENS_TF_PYTHON, else it is skipped. Shared data: $SMLENS_SHARED, else ../shared beside the checkout (or beside a parent folder).
 --threads N pins onnxruntime's intra-op threads and (when set before start-up, as this script does by
@@ -63,6 +65,7 @@ sys.path.insert(0, os.path.join(ROOT, "pysrc"))
 import numpy as np  # noqa: E402
 
 import smlens  # noqa: E402
+from smlens.backends import native, registry  # noqa: E402
 from smlens.runtime.options import CompileOptions  # noqa: E402
 from smlens.runtime.passes import OPTIONAL  # noqa: E402
 from smlens.runtime.plan import compile_signature  # noqa: E402
@@ -97,9 +100,10 @@ def make_inputs(sig, batch: int, seed: int = 0) -> dict:
     return out
 
 
-def smlens_runner(model: str, signature: str, inputs: dict, disabled=()):
+def smlens_runner(model: str, signature: str, inputs: dict, disabled=(), backends=None):
     sig = smlens.open(model).meta_graph().signatures[signature]
-    plan = compile_signature(sig, CompileOptions(frozenset(disabled), from_env=False))
+    plan = compile_signature(sig, CompileOptions(frozenset(disabled), None if backends is None else tuple(backends),
+                                                 from_env=False))
     plan.run(inputs)  # first run: variable loading, init op
     return (lambda: plan.run(inputs)), plan
 
@@ -193,14 +197,16 @@ def bench_case(case: str, signature: str, batch: int, a) -> None:
     sig = smlens.open(model).meta_graph().signatures[signature]
     inputs = make_inputs(sig, batch)
     ours, plan = smlens_runner(model, signature, inputs)
-    runners = {"smlens": ours, "smlens -passes": smlens_runner(model, signature, inputs, OPTIONAL)[0]}
+    runners = {"smlens": ours, "smlens numpy": smlens_runner(model, signature, inputs, backends=["numpy"])[0],
+               "smlens -passes": smlens_runner(model, signature, inputs, OPTIONAL)[0]}
     ort = None if a.no_ort else ort_runner(case, inputs, a.threads)
     if ort is not None:
         runners["onnxruntime"] = ort
     t = interleaved(runners, a.repeat)
     tf_t = None if a.no_tf else time_tf(model, signature, inputs, a.repeat, a.threads)
     s, ort_t = t["smlens"], t.get("onnxruntime")
-    print(f"{case:16s} b{batch:<2d} smlens {_ms(s)} ({plan.num_steps} steps) | -passes {_ms(t['smlens -passes'])}"
+    print(f"{case:16s} b{batch:<2d} smlens {_ms(s)} ({plan.num_steps} steps) | numpy {_ms(t['smlens numpy'])}"
+          f" | -passes {_ms(t['smlens -passes'])}"
           f" | onnxruntime {_ms(ort_t)} | TF {_ms(tf_t)} | smlens/ort {_ratio(s, ort_t)}"
           f" | smlens/TF {_ratio(s, tf_t)}", flush=True)
     if a.profile:
@@ -219,7 +225,8 @@ def main() -> None:
     a = p.parse_args()
     wanted = set(filter(None, a.cases.split(",")))
     print(f"threads: {a.threads or 'library defaults'}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"
-          f"; repeat {a.repeat} (medians)")
+          f"; repeat {a.repeat} (medians); backends {registry.preference()}"
+          + ("" if native.available() else " (native library not built: python build.py native)"))
     for case, signature, batch in CASES:
         if not wanted or case in wanted:
             bench_case(case, signature, batch, a)

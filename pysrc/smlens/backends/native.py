@@ -57,6 +57,9 @@ class NativeKernels:
         self._depthwise = lib.smlens_depthwise
         self._depthwise.argtypes = [p, p, p, p, p, p, ctypes.c_int]
         self._depthwise.restype = None
+        self._im2col = lib.smlens_im2col
+        self._im2col.argtypes = [p, p, p, i64, i64]
+        self._im2col.restype = None
 
     def epilogue(self, y: np.ndarray, bias: np.ndarray | None, residual: np.ndarray | None,
                  activation: str | None) -> None:
@@ -84,6 +87,21 @@ class NativeKernels:
         shape = np.array([N, H, W, C, KH, KW, sh, sw, pt, pl, OH, OW], np.int64)
         self._depthwise(_address(shape), _address(x), _address(filt), _address(out), _address(bias),
                         _address(residual), _ACT[activation])
+
+
+    def im2col(self, x: np.ndarray, kernel: tuple, strides: tuple, pads_before: tuple, outs: tuple,
+               patches: np.ndarray, rows: tuple) -> None:
+        """Patch-matrix rows of output rows [rows[0], rows[1]) (counted over batch x output height) of a
+        convolution of x (N, H, W, C) with a (KH, KW) window and zero padding: patches[(r, ow), (i, j, c)]."""
+        N, H, W, C = x.shape
+        (KH, KW), (OH, OW), (r0, r1) = kernel, outs, rows
+        if not (0 <= r0 <= r1 <= N * OH) or patches.shape[0] < (r1 - r0) * OW or patches.shape[1:] != (KH * KW * C,) \
+                or min(KH, KW, *strides) < 1 or min(pads_before) < 0:
+            raise ValueError(f"im2col: inconsistent shapes x {x.shape}, window {kernel}, patches {patches.shape}")
+        _check(x, x.shape)
+        _check(patches, patches.shape, writeable=True)
+        shape = np.array([N, H, W, C, KH, KW, *strides, *pads_before, OH, OW], np.int64)
+        self._im2col(_address(shape), _address(x), _address(patches), r0, r1)
 
 
 def _check(a: np.ndarray | None, shape: tuple, writeable: bool = False) -> None:
@@ -122,7 +140,7 @@ def _load() -> NativeBackend | None:
     try:
         import ctypes  # here, not at the top: Pyodide never gets this far
 
-        return NativeBackend(NativeKernels(ctypes.CDLL(str(path))))
+        return NativeBackend(NativeKernels(ctypes.CDLL(str(path), mode=os.RTLD_NOW)))
     except (ImportError, OSError, AttributeError):
         return None
 

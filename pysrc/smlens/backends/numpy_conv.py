@@ -89,6 +89,8 @@ class _Geometry:
         self.explicit = explicit
         self.in_channels = filt.shape[2]
         self.out_channels = filt.shape[2] if depthwise else filt.shape[3]
+        self.pointwise = self.kernel == (1, 1) and not depthwise
+        self.matrix = filt.reshape(filt.shape[2], -1) if self.pointwise else None  # 1x1: (in, out) channels
         self._memo: dict = {}
 
     @classmethod
@@ -129,8 +131,37 @@ class _Geometry:
 
 def _conv(g: _Geometry, x: np.ndarray, residual, epilogue: "Epilogue", buffers: Buffers) -> np.ndarray:
     outs, pads = g.sizes(x.shape)
-    y = nn_ops._conv_forward(x, g.filter, g.strides, (1, 1), pads, outs, buffers)
+    if g.pointwise and g.strides == (1, 1) and pads == [(0, 0), (0, 0)]:  # the input is the GEMM's matrix
+        N, H, W, C = x.shape
+        nn_ops._guard_size(N * H * W * g.out_channels, 4, "convolution output")
+        y = buffers.get("out", (N, H, W, g.out_channels), F32)
+        np.matmul(x.reshape(-1, C), g.matrix, out=y.reshape(-1, g.out_channels))
+    elif epilogue.native is not None:
+        y = _native_im2col_conv(g, x, outs, pads, epilogue.native, buffers)
+    else:
+        y = nn_ops._conv_forward(x, g.filter, g.strides, (1, 1), pads, outs, buffers)
     epilogue.apply(y, residual, buffers)
+    return y
+
+
+def _native_im2col_conv(g: _Geometry, x: np.ndarray, outs, pads, native, buffers: Buffers) -> np.ndarray:
+    """The reference kernel's blocked im2col + GEMM (nn_ops._conv_forward), the patches copied by C."""
+    N, C, O = x.shape[0], x.shape[3], g.out_channels
+    (OH, OW), K = outs, g.kernel[0] * g.kernel[1] * x.shape[3]
+    nn_ops._guard_size(N * OH * OW * O, 4, "convolution output")
+    y = buffers.get("out", (N, OH, OW, O), F32)
+    if not y.size:
+        return y
+    rows = max(nn_ops._PATCH_BLOCK_BYTES // max(1, OW * K * 4), -(-nn_ops._MIN_PATCH_ROWS // OW))
+    rows = max(1, min(N * OH, rows))  # output rows per block, as the reference kernel blocks them
+    nn_ops._guard_size(rows * OW * K, 4, "convolution patches")
+    patches = buffers.get("patches", (rows * OW, K), F32)
+    wm = g.filter.reshape(K, O)
+    y2 = y.reshape(N * OH * OW, O)
+    for r in range(0, N * OH, rows):
+        r1 = min(r + rows, N * OH)
+        native.im2col(x, g.kernel, g.strides, (pads[0][0], pads[1][0]), (OH, OW), patches, (r, r1))
+        np.matmul(patches[:(r1 - r) * OW], wm, out=y2[r * OW:r1 * OW])
     return y
 
 
