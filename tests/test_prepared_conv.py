@@ -31,6 +31,8 @@ from smlens.errors import SmlensError
 from smlens.kernels import KERNELS
 from smlens.kernels.registry import prepare
 
+pytestmark = pytest.mark.pyodide  # the NumPy path runs in Pyodide too (the native cases skip there)
+
 F32 = np.dtype(np.float32)
 TINY = np.float32(np.finfo(np.float32).tiny)      # smallest normal float32, ~1.1755e-38
 RTOL = ATOL = 1e-5

@@ -13,6 +13,7 @@ Anything else is declined and runs on the reference kernel.
 """
 from __future__ import annotations
 
+import threading
 from typing import Callable
 
 import numpy as np
@@ -140,7 +141,7 @@ def _conv(g: _Geometry, x: np.ndarray, residual, epilogue: "Epilogue", buffers: 
         y = _native_im2col_conv(g, x, outs, pads, epilogue.native, buffers)
     else:
         y = nn_ops._conv_forward(x, g.filter, g.strides, (1, 1), pads, outs, buffers)
-    epilogue.apply(y, residual, buffers)
+    epilogue.apply(y, residual)
     return y
 
 
@@ -171,7 +172,7 @@ def _depthwise(g: _Geometry, x: np.ndarray, residual, epilogue: "Epilogue", buff
         y = _depthwise_w2(g, x, outs, pads, buffers)
     else:
         y = nn_ops._depthwise_forward(x, g.filter, g.strides, (1, 1), pads, outs, buffers)
-    epilogue.apply(y, residual, buffers)
+    epilogue.apply(y, residual)
     return y
 
 
@@ -246,7 +247,7 @@ class Epilogue:
             row = self._bias_rows[channels] = np.tile(self.bias, max(1, ROW // max(channels, 1)))
         return row
 
-    def apply(self, y: np.ndarray, residual: np.ndarray | None, buffers: Buffers) -> None:
+    def apply(self, y: np.ndarray, residual: np.ndarray | None) -> None:
         if not y.size or not y.shape[-1]:
             return
         if self.native is not None:
@@ -257,9 +258,9 @@ class Epilogue:
             _rowwise(np.add, flat, self._bias_row(y.shape[-1]))
         if residual is not None:
             np.add(flat, np.ascontiguousarray(residual).reshape(-1), out=flat)
-        masks = (buffers.get("small", flat.shape, np.dtype(bool)), buffers.get("positive", flat.shape, np.dtype(bool)))
+        masks = (_scratch("small", flat.shape[0], np.dtype(bool)), _scratch("positive", flat.shape[0], np.dtype(bool)))
         if self.activation is None:
-            _flush(flat, np.abs(flat, out=buffers.get("magnitude", flat.shape, F32)), masks)
+            _flush(flat, np.abs(flat, out=_scratch("magnitude", flat.shape[0], F32)), masks)
             return
         if self.activation == "Relu6":
             _rowwise(np.minimum, flat, _SIX)
@@ -269,6 +270,17 @@ class Epilogue:
 
 _SIX = np.full(ROW, 6, F32)
 _ZERO = np.zeros(ROW, F32)
+_local = threading.local()
+
+
+def _scratch(key: str, n: int, dtype: np.dtype) -> np.ndarray:
+    """A temporary of n elements, shared by all steps (per thread): the epilogue's masks live only during
+    one call, so they need not be kept per step like outputs are."""
+    buf = getattr(_local, key, None)
+    if buf is None or buf.shape[0] < n:
+        buf = np.empty(max(n, 1 << 16), dtype)
+        setattr(_local, key, buf)
+    return buf[:n]
 
 
 def _rowwise(fn, flat: np.ndarray, row: np.ndarray) -> None:
