@@ -245,6 +245,14 @@ EDGE_CASES = [
     ("conv", 3, 3, (2, 2), "SAME", None, 0, 5, 5, 3, 4),          # empty batch
     ("conv", 1, 1, (1, 1), "SAME", None, 1, 1, 1, 7, 2),
     ("conv", 3, 3, (2, 2), "SAME", None, 1, 1, 1, 2, 3),
+    # windows wholly in the padding, strides beyond the window, a window wider than the input
+    ("depthwise", 3, 3, (1, 1), "EXPLICIT", [0, 0, 4, 4, 5, 3, 0, 0], 1, 3, 4, 9, 0),
+    ("depthwise", 3, 3, (3, 3), "SAME", None, 2, 10, 11, 12, 0),
+    ("depthwise", 2, 4, (3, 1), "EXPLICIT", [0, 0, 0, 2, 3, 0, 0, 0], 1, 5, 3, 16, 0),
+    ("depthwise", 5, 5, (1, 1), "SAME", None, 1, 2, 3, 24, 0),
+    ("conv", 3, 3, (1, 1), "EXPLICIT", [0, 0, 4, 4, 5, 3, 0, 0], 1, 3, 4, 5, 7),
+    ("conv", 2, 3, (3, 4), "SAME", None, 2, 10, 11, 3, 9),
+    ("conv", 5, 5, (1, 1), "SAME", None, 1, 2, 3, 4, 6),
 ]
 
 
@@ -645,3 +653,44 @@ def test_wrong_residual_does_not_crash(backend, kind, what):
     got = np.asarray(got)
     assert got.dtype == want.dtype and got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
+
+
+def _random_geometry(rng: random.Random):
+    """A random (often degenerate) convolution: windows larger than the input, strides beyond the window,
+    paddings larger than the window, empty batches and sizes."""
+    kind = rng.choice(("conv", "depthwise"))
+    kh, kw = rng.randint(1, 6), rng.randint(1, 6)
+    s = (rng.randint(1, 4), rng.randint(1, 4))
+    pad = rng.choice(("SAME", "VALID", "EXPLICIT"))
+    ex = [0, 0, rng.randint(0, 6), rng.randint(0, 6), rng.randint(0, 6), rng.randint(0, 6), 0, 0] \
+        if pad == "EXPLICIT" else None
+    N, H, W = rng.choice((0, 1, 1, 2)), rng.randint(0, 12), rng.randint(0, 12)
+    C = rng.randint(1, 40 if kind == "depthwise" else 20)
+    return kind, kh, kw, s, pad, ex, N, H, W, C, rng.randint(1, 12), rng.choice(EPILOGUES)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", range(4))
+def test_random_geometries(backend, seed):
+    """300 random geometries per seed: the prepared kernel gives the reference's result, or both raise an
+    SmlensError (an impossible geometry). Nothing else: no crash, no other exception."""
+    rng = random.Random(seed)
+    for i in range(300):
+        kind, kh, kw, s, pad, ex, N, H, W, C, O, epilogue = _random_geometry(rng)
+        pads = [(ex[2], ex[3]), (ex[4], ex[5])] if ex else [(0, 0)] * 2
+        if "Add" in (epilogue or ()) and min(out_sizes(H, kh, s[0], pad, pads[0]),
+                                             out_sizes(W, kw, s[1], pad, pads[1])) <= 0:
+            epilogue = ("BiasAdd", "Relu6")  # (no residual of a shape that does not exist)
+        case = make_case(kind, epilogue, N, H, W, C, O, kh, kw, s, pad, ex, seed=i)
+        try:
+            want = case.expected()
+        except SmlensError:
+            want = None
+        pk = get_kernel(backend, case)
+        try:
+            got = run(pk, case.inputs)
+        except SmlensError:
+            assert want is None, f"{backend} raised where the reference did not: {case!r}"
+            continue
+        assert want is not None, f"{backend} returned a result where the reference raises: {case!r}"
+        check(got, want, case)
