@@ -132,37 +132,50 @@ class _Geometry:
 
 def _conv(g: _Geometry, x: np.ndarray, residual, epilogue: "Epilogue", buffers: Buffers) -> np.ndarray:
     outs, pads = g.sizes(x.shape)
-    if g.pointwise and g.strides == (1, 1) and pads == [(0, 0), (0, 0)]:  # the input is the GEMM's matrix
+    pointwise = g.pointwise and g.strides == (1, 1) and pads == [(0, 0), (0, 0)]  # x is the GEMM's matrix
+    if epilogue.native is not None:
+        return _native_conv(g, x, residual, outs, pads, pointwise, epilogue, buffers)
+    if pointwise:
         N, H, W, C = x.shape
         nn_ops._guard_size(N * H * W * g.out_channels, 4, "convolution output")
         y = buffers.get("out", (N, H, W, g.out_channels), F32)
         np.matmul(x.reshape(-1, C), g.matrix, out=y.reshape(-1, g.out_channels))
-    elif epilogue.native is not None:
-        y = _native_im2col_conv(g, x, outs, pads, epilogue.native, buffers)
     else:
         y = nn_ops._conv_forward(x, g.filter, g.strides, (1, 1), pads, outs, buffers)
     epilogue.apply(y, residual)
     return y
 
 
-def _native_im2col_conv(g: _Geometry, x: np.ndarray, outs, pads, native, buffers: Buffers) -> np.ndarray:
-    """The reference kernel's blocked im2col + GEMM (nn_ops._conv_forward), the patches copied by C."""
+def _native_conv(g: _Geometry, x: np.ndarray, residual, outs, pads, pointwise: bool, epilogue: "Epilogue",
+                 buffers: Buffers) -> np.ndarray:
+    """One GEMM and the C epilogue for a 1x1 window (blocking it measured slower: BLAS packs the weights at
+    every call); for a k x k window, blocks of output rows whose patches C copies first (the reference
+    kernel's im2col blocks), each block's epilogue run while the block is in cache."""
     N, C, O = x.shape[0], x.shape[3], g.out_channels
-    (OH, OW), K = outs, g.kernel[0] * g.kernel[1] * x.shape[3]
+    (OH, OW), K = outs, g.kernel[0] * g.kernel[1] * C
     nn_ops._guard_size(N * OH * OW * O, 4, "convolution output")
     y = buffers.get("out", (N, OH, OW, O), F32)
     if not y.size:
         return y
-    rows = max(nn_ops._PATCH_BLOCK_BYTES // max(1, OW * K * 4), -(-nn_ops._MIN_PATCH_ROWS // OW))
-    rows = max(1, min(N * OH, rows))  # output rows per block, as the reference kernel blocks them
-    nn_ops._guard_size(rows * OW * K, 4, "convolution patches")
-    patches = buffers.get("patches", (rows * OW, K), F32)
-    wm = g.filter.reshape(K, O)
+    if pointwise:
+        rows, a, wm = N * OH, x.reshape(-1, C), g.matrix
+    else:          # blocks of about nn_ops._PATCH_BLOCK_BYTES of patches
+        rows = max(nn_ops._PATCH_BLOCK_BYTES // max(1, OW * K * 4), -(-nn_ops._MIN_PATCH_ROWS // OW))
+        rows = max(1, min(N * OH, rows))
+        nn_ops._guard_size(rows * OW * K, 4, "convolution patches")
+        a, wm = buffers.get("patches", (rows * OW, K), F32), g.filter.reshape(K, O)
     y2 = y.reshape(N * OH * OW, O)
+    res2 = None if residual is None else residual.reshape(N * OH * OW, O)
     for r in range(0, N * OH, rows):
         r1 = min(r + rows, N * OH)
-        native.im2col(x, g.kernel, g.strides, (pads[0][0], pads[1][0]), (OH, OW), patches, (r, r1))
-        np.matmul(patches[:(r1 - r) * OW], wm, out=y2[r * OW:r1 * OW])
+        lo, hi = r * OW, r1 * OW
+        if pointwise:
+            np.matmul(a[lo:hi], wm, out=y2[lo:hi])
+        else:
+            epilogue.native.im2col(x, g.kernel, g.strides, (pads[0][0], pads[1][0]), (OH, OW), a, (r, r1))
+            np.matmul(a[:hi - lo], wm, out=y2[lo:hi])
+        epilogue.native.epilogue(y2[lo:hi], epilogue.bias, None if res2 is None else res2[lo:hi],
+                                 epilogue.activation)
     return y
 
 
