@@ -341,11 +341,6 @@ NATIVE_CFLAGS = ["-target", "x86_64-linux-musl", "-shared", "-fPIC", "-O3", "-no
 NATIVE_VARIANTS = {"libsmlens_native.so": "x86_64", "libsmlens_native_v3.so": "x86_64_v3"}
 
 
-def native_cpu_ok() -> bool:
-    flags = Path("/proc/cpuinfo").read_text(errors="replace") if Path("/proc/cpuinfo").exists() else ""
-    return all(f" {f}" in flags for f in ("avx2", "fma", "bmi2", "movbe"))
-
-
 def _check_loads(lib: Path) -> None:
     """The library must load with every symbol resolved (no libc: a call the compiler emitted to a libc
     function would otherwise fail only when called)."""
@@ -363,8 +358,7 @@ def build_native_kernels() -> list[Path]:
         out = NATIVE_DIR / name
         tmp = NATIVE_DIR / f".{name}.tmp"
         run([zig, "cc", *NATIVE_CFLAGS, f"-mcpu={cpu}", "-o", tmp, NATIVE_SOURCE.name], cwd=NATIVE_DIR)
-        if cpu == "x86_64" or native_cpu_ok():
-            _check_loads(tmp)
+        _check_loads(tmp)  # (loading runs none of its code: the AVX2 build loads on any x86-64)
         os.replace(tmp, out)  # atomic: a process that has the old library loaded keeps its mapping
         built.append(out)
     log(f"built {', '.join(p.name for p in built)} in {NATIVE_DIR.relative_to(ROOT)}")
@@ -724,17 +718,22 @@ def junit_counts(path: Path) -> dict[str, int] | None:
 
 def ensure_chromium() -> str | None:
     """None when /usr/bin/chromium is usable, else why not."""
-    if CHROMIUM.exists():
+    return ensure_debian_package(CHROMIUM, "chromium", "the end-to-end tests",
+                                 " (Playwright's own browser downloads are not used)")
+
+
+def ensure_debian_package(path: Path, package: str, purpose: str, note: str = "") -> str | None:
+    """None when `path` exists (installing Debian's `package` first when run as root), else why not."""
+    if path.exists():
         return None
     if not is_root():
-        return (f"{CHROMIUM} is missing; install it with `sudo apt-get install -y chromium` "
-                f"(Playwright's own browser downloads are not used)")
-    log("installing Debian's chromium for the end-to-end tests")
+        return f"{path} is missing; install it with `sudo apt-get install -y {package}`{note}"
+    log(f"installing Debian's {package} for {purpose}")
     try:
-        apt_install("chromium")
+        apt_install(package)
     except BuildError as e:
-        return f"could not install chromium: {e}"
-    return None if CHROMIUM.exists() else f"{CHROMIUM} still missing after apt-get install chromium"
+        return f"could not install {package}: {e}"
+    return None if path.exists() else f"{path} still missing after apt-get install {package}"
 
 
 NGINX = Path("/usr/sbin/nginx")
@@ -743,16 +742,7 @@ NGINX = Path("/usr/sbin/nginx")
 def ensure_nginx() -> str | None:
     """None when Debian's nginx is usable (the publish tests serve sites with it), else why not; the tests
     then fall back to build.py's own Range server and say so."""
-    if NGINX.exists():
-        return None
-    if not is_root():
-        return f"{NGINX} is missing; install it with `sudo apt-get install -y nginx`"
-    log("installing Debian's nginx for the publish end-to-end tests")
-    try:
-        apt_install("nginx")
-    except BuildError as e:
-        return f"could not install nginx: {e}"
-    return None if NGINX.exists() else f"{NGINX} still missing after apt-get install nginx"
+    return ensure_debian_package(NGINX, "nginx", "the publish end-to-end tests")
 
 
 def has_tests(directory: Path) -> bool:

@@ -1,5 +1,5 @@
 """The `native` backend: the NumPy backend's prepared convolutions (numpy_conv.py) with the depthwise
-convolution and the fused epilogues in a small C library (native_src/conv.c), loaded with ctypes.
+convolution, im2col and the fused epilogues in a small C library (native_src/conv.c), loaded with ctypes.
 
 The library is optional and not a Python extension: `python build.py native` (run by `build.py test`
 and `build.py serve`) compiles it with the pinned Zig toolchain into native_src/. Where it is absent or
@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..kernels import nn_ops
+from ..kernels.registry import Buffers
 from .base import PreparedKernel, StepSpec
-from .numpy_conv import F32, prepare_conv
+from .numpy_conv import F32, Epilogue, Geometry, output, prepare_conv
 
 LIBRARY_DIR = Path(__file__).parent / "native_src"
 ENV_DISABLE = "SMLENS_NO_NATIVE"  # set (to anything but empty) to leave the library unloaded
@@ -119,7 +121,7 @@ class NativeBackend:
         self.kernels = kernels
 
     def kernel(self, spec: StepSpec) -> PreparedKernel | None:
-        return prepare_conv(spec, native=self.kernels)
+        return prepare_conv(spec, conv=self._conv, depthwise=self._depthwise)
 
     def upload(self, array: np.ndarray) -> np.ndarray:
         return array
@@ -129,6 +131,45 @@ class NativeBackend:
 
     def free(self, tensor) -> None:
         return None
+
+    def _conv(self, g: Geometry, x: np.ndarray, residual, epilogue: Epilogue, buffers: Buffers) -> np.ndarray:
+        """1x1: one GEMM, then the C epilogue (blocking it measured slower: BLAS packs the weights at every
+        call). k x k: blocks of output rows whose patches C copies (the reference kernel's im2col blocks),
+        each block's epilogue run while it is in cache. The GEMM is NumPy's (BLAS)."""
+        outs, pads = g.sizes(x.shape)
+        y = output(buffers, g.out_shape(x.shape))
+        if not y.size:
+            return y
+        N, C, O = x.shape[0], x.shape[3], g.out_channels
+        (OH, OW), K = outs, g.kernel[0] * g.kernel[1] * C
+        if g.is_matmul(pads):
+            rows, a, wm = N * OH, x.reshape(-1, C), g.matrix
+        else:
+            rows = max(nn_ops._PATCH_BLOCK_BYTES // max(1, OW * K * 4), -(-nn_ops._MIN_PATCH_ROWS // OW))
+            rows = max(1, min(N * OH, rows))
+            nn_ops._guard_size(rows * OW * K, 4, "convolution patches")
+            a, wm = buffers.get("patches", (rows * OW, K), F32), g.filter.reshape(K, O)
+        y2 = y.reshape(N * OH * OW, O)
+        res2 = None if residual is None else residual.reshape(N * OH * OW, O)
+        for r in range(0, N * OH, rows):
+            r1 = min(r + rows, N * OH)
+            lo, hi = r * OW, r1 * OW
+            if g.is_matmul(pads):
+                np.matmul(a[lo:hi], wm, out=y2[lo:hi])
+            else:
+                self.kernels.im2col(x, g.kernel, g.strides, (pads[0][0], pads[1][0]), (OH, OW), a, (r, r1))
+                np.matmul(a[:hi - lo], wm, out=y2[lo:hi])
+            self.kernels.epilogue(y2[lo:hi], epilogue.bias, None if res2 is None else res2[lo:hi],
+                                  epilogue.activation)
+        return y
+
+    def _depthwise(self, g: Geometry, x: np.ndarray, residual, epilogue: Epilogue, buffers: Buffers) -> np.ndarray:
+        """Depthwise convolution and its epilogue in one C call (zero padding read in place)."""
+        _, pads = g.sizes(x.shape)
+        out = output(buffers, g.out_shape(x.shape))
+        self.kernels.depthwise(x, g.filter, g.strides, (pads[0][0], pads[1][0]), out, epilogue.bias, residual,
+                               epilogue.activation)
+        return out
 
 
 def _load() -> NativeBackend | None:

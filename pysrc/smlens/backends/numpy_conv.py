@@ -33,13 +33,14 @@ _EPILOGUES = {(), ("BiasAdd",), ("BiasAdd", "Relu"), ("BiasAdd", "Relu6"), ("Bia
               ("BiasAdd", "Add", "Relu"), ("BiasAdd", "Add", "Relu6"), ("Relu",), ("Relu6",)}
 
 
-def prepare_conv(spec: StepSpec, native=None) -> PreparedKernel | None:
+def prepare_conv(spec: StepSpec, conv: Callable | None = None, depthwise: Callable | None = None
+                 ) -> PreparedKernel | None:
     """A prepared kernel for a convolution step, or None (the step then runs on the reference kernel).
-    With `native` (the native backend's kernel library), the depthwise convolution and every epilogue
-    run there, fused; the GEMM stays NumPy's (BLAS)."""
+    `conv` / `depthwise` compute a step's result, epilogue included: (geometry, x, residual, epilogue,
+    buffers) -> y; NumPy's by default (the native backend passes its own)."""
     if spec.op not in CONV_OPS and spec.op not in DEPTHWISE_OPS:
         return None
-    geometry = _Geometry.of(spec)
+    geometry = Geometry.of(spec)
     ops = tuple(str(o) for o in spec.attrs.get("fused_ops", ())) if spec.op.startswith("_Fused") else ()
     n_args = len(spec.in_dtypes) - 2
     if geometry is None or ops not in _EPILOGUES or n_args != ops.count("BiasAdd") + ops.count("Add") \
@@ -48,16 +49,13 @@ def prepare_conv(spec: StepSpec, native=None) -> PreparedKernel | None:
     bias = spec.consts.get(2) if "BiasAdd" in ops else None
     if "BiasAdd" in ops and (bias is None or bias.shape != (geometry.out_channels,)):
         return None
-    epilogue = Epilogue(bias, "Add" in ops, next((o for o in ops if o.startswith("Relu")), None), native)
+    epilogue = Epilogue(bias, next((o for o in ops if o.startswith("Relu")), None))
     reference = prepare(KERNELS[spec.op], spec.attrs, len(spec.in_dtypes))
-    if spec.op in DEPTHWISE_OPS:
-        compute = _native_depthwise if native is not None else _depthwise
-    else:
-        compute = _conv
+    compute = (depthwise or _depthwise) if spec.op in DEPTHWISE_OPS else (conv or _conv)
     return _kernel(geometry, epilogue, compute, reference, captured={1, 2} if bias is not None else {1})
 
 
-def _kernel(geometry: "_Geometry", epilogue: "Epilogue", compute: Callable, reference: Callable,
+def _kernel(geometry: "Geometry", epilogue: "Epilogue", compute: Callable, reference: Callable,
             captured: set) -> PreparedKernel:
     buffers = Buffers()
     filt, bias = geometry.filter, epilogue.bias
@@ -79,7 +77,7 @@ def _full_inputs(x, filt, bias, residual) -> list:
     return [x, filt] + [a for a in (bias, residual) if a is not None]
 
 
-class _Geometry:
+class Geometry:
     """A convolution's attrs decoded once: strides, padding rule, the filter in float32."""
 
     def __init__(self, filt: np.ndarray, strides: tuple, padding: str, explicit, depthwise: bool):
@@ -95,7 +93,7 @@ class _Geometry:
         self._memo: dict = {}
 
     @classmethod
-    def of(cls, spec: StepSpec) -> "_Geometry | None":
+    def of(cls, spec: StepSpec) -> "Geometry | None":
         a = spec.attrs
         filt = spec.consts.get(1)
         depthwise = spec.op in DEPTHWISE_OPS
@@ -129,57 +127,29 @@ class _Geometry:
         outs, _ = self.sizes(shape)
         return (shape[0], outs[0], outs[1], self.out_channels)
 
+    def is_matmul(self, pads) -> bool:
+        """1x1 window, stride 1, no padding: the input itself is the GEMM's left matrix."""
+        return self.pointwise and self.strides == (1, 1) and pads == [(0, 0), (0, 0)]
 
-def _conv(g: _Geometry, x: np.ndarray, residual, epilogue: "Epilogue", buffers: Buffers) -> np.ndarray:
+
+def output(buffers: Buffers, shape: tuple) -> np.ndarray:
+    """The step's float32 result buffer (reused between runs once the previous result is dead)."""
+    nn_ops._guard_size(shape[0] * shape[1] * shape[2] * shape[3], 4, "convolution output")
+    return buffers.get("out", tuple(shape), F32)
+
+
+def _conv(g: Geometry, x: np.ndarray, residual, epilogue: "Epilogue", buffers: Buffers) -> np.ndarray:
     outs, pads = g.sizes(x.shape)
-    pointwise = g.pointwise and g.strides == (1, 1) and pads == [(0, 0), (0, 0)]  # x is the GEMM's matrix
-    if epilogue.native is not None:
-        return _native_conv(g, x, residual, outs, pads, pointwise, epilogue, buffers)
-    if pointwise:
-        N, H, W, C = x.shape
-        nn_ops._guard_size(N * H * W * g.out_channels, 4, "convolution output")
-        y = buffers.get("out", (N, H, W, g.out_channels), F32)
-        np.matmul(x.reshape(-1, C), g.matrix, out=y.reshape(-1, g.out_channels))
+    if g.is_matmul(pads):
+        y = output(buffers, g.out_shape(x.shape))
+        np.matmul(x.reshape(-1, x.shape[3]), g.matrix, out=y.reshape(-1, g.out_channels))
     else:
         y = nn_ops._conv_forward(x, g.filter, g.strides, (1, 1), pads, outs, buffers)
     epilogue.apply(y, residual)
     return y
 
 
-def _native_conv(g: _Geometry, x: np.ndarray, residual, outs, pads, pointwise: bool, epilogue: "Epilogue",
-                 buffers: Buffers) -> np.ndarray:
-    """One GEMM and the C epilogue for a 1x1 window (blocking it measured slower: BLAS packs the weights at
-    every call); for a k x k window, blocks of output rows whose patches C copies first (the reference
-    kernel's im2col blocks), each block's epilogue run while the block is in cache."""
-    N, C, O = x.shape[0], x.shape[3], g.out_channels
-    (OH, OW), K = outs, g.kernel[0] * g.kernel[1] * C
-    nn_ops._guard_size(N * OH * OW * O, 4, "convolution output")
-    y = buffers.get("out", (N, OH, OW, O), F32)
-    if not y.size:
-        return y
-    if pointwise:
-        rows, a, wm = N * OH, x.reshape(-1, C), g.matrix
-    else:          # blocks of about nn_ops._PATCH_BLOCK_BYTES of patches
-        rows = max(nn_ops._PATCH_BLOCK_BYTES // max(1, OW * K * 4), -(-nn_ops._MIN_PATCH_ROWS // OW))
-        rows = max(1, min(N * OH, rows))
-        nn_ops._guard_size(rows * OW * K, 4, "convolution patches")
-        a, wm = buffers.get("patches", (rows * OW, K), F32), g.filter.reshape(K, O)
-    y2 = y.reshape(N * OH * OW, O)
-    res2 = None if residual is None else residual.reshape(N * OH * OW, O)
-    for r in range(0, N * OH, rows):
-        r1 = min(r + rows, N * OH)
-        lo, hi = r * OW, r1 * OW
-        if pointwise:
-            np.matmul(a[lo:hi], wm, out=y2[lo:hi])
-        else:
-            epilogue.native.im2col(x, g.kernel, g.strides, (pads[0][0], pads[1][0]), (OH, OW), a, (r, r1))
-            np.matmul(a[:hi - lo], wm, out=y2[lo:hi])
-        epilogue.native.epilogue(y2[lo:hi], epilogue.bias, None if res2 is None else res2[lo:hi],
-                                 epilogue.activation)
-    return y
-
-
-def _depthwise(g: _Geometry, x: np.ndarray, residual, epilogue: "Epilogue", buffers: Buffers) -> np.ndarray:
+def _depthwise(g: Geometry, x: np.ndarray, residual, epilogue: "Epilogue", buffers: Buffers) -> np.ndarray:
     outs, pads = g.sizes(x.shape)
     if g.strides[1] == 2 and outs[0] * outs[1] and x.shape[0]:
         y = _depthwise_w2(g, x, outs, pads, buffers)
@@ -189,16 +159,7 @@ def _depthwise(g: _Geometry, x: np.ndarray, residual, epilogue: "Epilogue", buff
     return y
 
 
-def _native_depthwise(g: _Geometry, x: np.ndarray, residual, epilogue: "Epilogue", buffers: Buffers) -> np.ndarray:
-    outs, pads = g.sizes(x.shape)
-    nn_ops._guard_size(x.shape[0] * outs[0] * outs[1] * x.shape[3], 4, "depthwise convolution output")
-    out = buffers.get("out", (x.shape[0], outs[0], outs[1], x.shape[3]), F32)
-    epilogue.native.depthwise(x, g.filter, g.strides, (pads[0][0], pads[1][0]), out, epilogue.bias, residual,
-                              epilogue.activation)
-    return out
-
-
-def _depthwise_w2(g: _Geometry, x: np.ndarray, outs, pads, buffers: Buffers) -> np.ndarray:
+def _depthwise_w2(g: Geometry, x: np.ndarray, outs, pads, buffers: Buffers) -> np.ndarray:
     """Depthwise convolution with width stride 2: the padded input is stored as its even and odd
     columns, D[n, h, parity, q, c] = padded[n, h, 2q + parity, c]. Tap j of output column ow reads
     D[.., j % 2, ow + j // 2, ..], so for either parity the (ow, c) pairs form one contiguous run."""
@@ -214,7 +175,7 @@ def _depthwise_w2(g: _Geometry, x: np.ndarray, outs, pads, buffers: Buffers) -> 
         if len(cols):
             q0 = (w0 + pl) // 2
             d[:, pt:pt + H, parity, q0:q0 + len(cols)] = x[:, :, w0:cols[-1] + 1:2]
-    out = buffers.get("out", (N, OH, OW, C), F32)
+    out = output(buffers, (N, OH, OW, C))
     out3 = out.reshape(N, OH, OW * C)
     sN, sH, sP, sQ, sC = d.strides
     for parity in (0, 1):
@@ -233,7 +194,7 @@ def _depthwise_w2(g: _Geometry, x: np.ndarray, outs, pads, buffers: Buffers) -> 
     return out
 
 
-def _tiled_taps(g: _Geometry, parity: int, OW: int, buffers: Buffers) -> np.ndarray:
+def _tiled_taps(g: Geometry, parity: int, OW: int, buffers: Buffers) -> np.ndarray:
     """The filter taps of one column parity, tiled over OW output columns: (KH, taps, OW*C)."""
     key = ("taps", parity, OW)
     wt = buffers.memo.get(key)
@@ -247,11 +208,9 @@ class Epilogue:
     NumPy's add/maximum/minimum against a scalar or a short row (a bias of C channels) take slow loops,
     so those run against rows of about ROW elements (the bias tiled)."""
 
-    def __init__(self, bias: np.ndarray | None, residual: bool, activation: str | None, native=None):
+    def __init__(self, bias: np.ndarray | None, activation: str | None):
         self.bias = None if bias is None else ftz.flush(np.ascontiguousarray(bias, F32))
-        self.residual = residual
         self.activation = activation
-        self.native = native
         self._bias_rows: dict = {}
 
     def _bias_row(self, channels: int) -> np.ndarray:
@@ -262,9 +221,6 @@ class Epilogue:
 
     def apply(self, y: np.ndarray, residual: np.ndarray | None) -> None:
         if not y.size or not y.shape[-1]:
-            return
-        if self.native is not None:
-            self.native.epilogue(y, self.bias, residual, self.activation)
             return
         flat = y.reshape(-1)
         if self.bias is not None:

@@ -33,18 +33,8 @@ class _Slots:
         return s
 
 
-def _used_ports(g: StepGraph) -> dict:
-    used: dict = {}
-    for s in g.steps:
-        for r in s.inputs:
-            used.setdefault(r[0], set()).add(r[1])
-    for r in g.fetches:
-        used.setdefault(r[0], set()).add(r[1])
-    return used
-
-
 def _raw_steps(g: StepGraph, slot: _Slots) -> list:
-    used = _used_ports(g)
+    used = g.used_ports()
     raw = []
     for step in g.steps:
         captured = step.kernel.captured if step.kernel is not None else ()

@@ -64,6 +64,13 @@ class StepGraph:
             users.setdefault(r, []).append((None, k))
         return users
 
+    def used_ports(self) -> dict:
+        """step name -> the output ports some step or fetch reads."""
+        used: dict = {}
+        for r in [r for s in self.steps for r in s.inputs] + list(self.fetches):
+            used.setdefault(r[0], set()).add(r[1])
+        return used
+
     def replace_ref(self, old: Ref, new: Ref) -> None:
         """Every reader of `old` reads `new` instead."""
         for s in self.steps:

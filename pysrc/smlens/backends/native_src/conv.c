@@ -84,9 +84,9 @@ void smlens_epilogue(float *y, i64 pixels, i64 channels, const float *bias, cons
     }
 }
 
-struct dw_shape {
+struct conv_shape {
     i64 n, h, w, c;      /* input */
-    i64 kh, kw;          /* filter (kh, kw, c, 1) */
+    i64 kh, kw;          /* window (depthwise filter: kh, kw, c, 1) */
     i64 sh, sw, pt, pl;  /* strides, padding before */
     i64 oh, ow;          /* output (n, oh, ow, c) */
 };
@@ -100,7 +100,7 @@ static inline i64 min64(i64 a, i64 b) { return a < b ? a : b; }
 /* One output pixel, all channels: xo points at the input pixel under the window's first tap (i0, j0) and
    w at that tap's weights; the window is [i0, i1) x [j0, j1) of the filter. `rows` and `cols` are compile-time
    constants where the caller passes them (the unrolled 3x3 and 5x5 interiors); the loops are then unrolled. */
-static inline void dw_pixel(const struct dw_shape *s, const float *xo, const float *w, float *o, const float *bias,
+static inline void dw_pixel(const struct conv_shape *s, const float *xo, const float *w, float *o, const float *bias,
                             const float *res, int act, const i64 rows, const i64 cols) {
     i64 C = s->c, xrow = s->w * C, wrow = s->kw * C, c = 0;
     for (; c + 8 <= C; c += 8) {
@@ -120,10 +120,10 @@ static inline void dw_pixel(const struct dw_shape *s, const float *xo, const flo
 }
 
 /* Depthwise convolution (channel multiplier 1) with zero padding and the fused epilogue. */
-void smlens_depthwise(const struct dw_shape *shape, const float *x, const float *w, float *out, const float *bias,
+void smlens_depthwise(const struct conv_shape *shape, const float *x, const float *w, float *out, const float *bias,
                       const float *res, int act) {
-    const struct dw_shape local = *shape; /* a copy the compiler knows no store can change */
-    const struct dw_shape *s = &local;
+    const struct conv_shape local = *shape; /* a copy the compiler knows no store can change */
+    const struct conv_shape *s = &local;
     i64 C = s->c;
     for (i64 n = 0; n < s->n; n++)
         for (i64 oh = 0; oh < s->oh; oh++) {
@@ -156,10 +156,10 @@ void smlens_depthwise(const struct dw_shape *shape, const float *x, const float 
    size): for output pixel p = (n, oh, ow) numbered over (n, oh) rows of ow pixels, patches[p - r0 * ow, :] =
    the (kh, kw, c) window of the zero-padded input, in that order. Copies are plain loops (no_builtin: not
    turned into memcpy calls), each window row at once where it lies inside the input. */
-__attribute__((no_builtin)) void smlens_im2col(const struct dw_shape *shape, const float *x, float *patches, i64 r0,
+__attribute__((no_builtin)) void smlens_im2col(const struct conv_shape *shape, const float *x, float *patches, i64 r0,
                                                i64 r1) {
-    const struct dw_shape local = *shape;
-    const struct dw_shape *s = &local;
+    const struct conv_shape local = *shape;
+    const struct conv_shape *s = &local;
     i64 C = s->c, K = s->kh * s->kw * C, run = s->kw * C;
     for (i64 r = r0; r < r1; r++) {
         i64 n = r / s->oh, oh = r % s->oh, ih0 = oh * s->sh - s->pt;

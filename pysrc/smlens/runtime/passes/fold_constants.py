@@ -27,12 +27,7 @@ def evaluate(step, args: list) -> tuple | None:
 
 
 def run(g: StepGraph, ctx) -> None:
-    used: dict = {}
-    for s in g.steps:
-        for r in s.inputs:
-            used.setdefault(r[0], set()).add(r[1])
-    for r in g.fetches:
-        used.setdefault(r[0], set()).add(r[1])
+    used = g.used_ports()
     kept = []
     for step in g.steps:
         if not step.foldable or not all(r in g.consts and r not in g.feeds for r in step.inputs):
